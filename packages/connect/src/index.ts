@@ -6,3 +6,13 @@
  * @since 0.1.0
  */
 export * as ConnectionConfig from "./ConnectionConfig.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as ConnectionError from "./ConnectionError.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as ConnectionService from "./ConnectionService.js"
