@@ -6,8 +6,14 @@ const pkg = (name: string) => path.join(__dirname, "packages", name, "src")
 export default defineConfig({
   resolve: {
     alias: [
-      { find: /^@stpp\/(connect|gateway|simulator|cli)$/, replacement: path.join(__dirname, "packages/$1/src/index.ts") },
-      { find: /^@stpp\/(connect|gateway|simulator|cli)\/(.*)$/, replacement: path.join(__dirname, "packages/$1/src/$2") }
+      {
+        find: /^@stpp\/(connect|gateway|simulator|cli)$/,
+        replacement: path.join(__dirname, "packages/$1/src/index.ts")
+      },
+      {
+        find: /^@stpp\/(connect|gateway|simulator|cli)\/(.*)$/,
+        replacement: path.join(__dirname, "packages/$1/src/$2")
+      }
     ]
   },
   test: {

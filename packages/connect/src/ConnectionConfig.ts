@@ -294,7 +294,9 @@ const parseUrl = (text: string): Either.Either<URL, string> => {
   } catch {
     return Either.left(`${describe(text)} is not a URL`)
   }
-  if (url.protocol !== "https:") return Either.left(`"${url.protocol}" is not allowed: the gateway is reached over https only`)
+  if (url.protocol !== "https:") {
+    return Either.left(`"${url.protocol}" is not allowed: the gateway is reached over https only`)
+  }
   if (url.username !== "" || url.password !== "") {
     // never echo the value: it holds credentials
     return Either.left("the URL must not hold credentials (use STPP_USERNAME and STPP_PASSWORD)")
@@ -743,4 +745,3 @@ export const formatConfigError = (error: ConfigError.ConfigError): string => {
       return String(error)
   }
 }
-

@@ -16,3 +16,8 @@ export * as ConnectionError from "./ConnectionError.js"
  * @since 0.1.0
  */
 export * as ConnectionService from "./ConnectionService.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as RetryPolicy from "./RetryPolicy.js"
