@@ -348,7 +348,9 @@ const redactKeyValues = (s: string, last4: boolean): string => {
     let replacement: string
     const first = s.charCodeAt(valueStart)
     const quoted = first === 34 || first === 39 || (first === 92 && s.charCodeAt(valueStart + 1) === 34)
-    if (!quoted && keyQuote === undefined && m[3] === ":" && LINE_VALUE.has(m[1].toLowerCase().replace(/[^a-z]/g, ""))) {
+    if (
+      !quoted && keyQuote === undefined && m[3] === ":" && LINE_VALUE.has(m[1].toLowerCase().replace(/[^a-z]/g, ""))
+    ) {
       LINE_REST.lastIndex = valueStart
       if (LINE_REST.exec(s) !== null) valueEnd = LINE_REST.lastIndex
     } else {
@@ -530,10 +532,12 @@ const walkObject = (o: object, w: Walk, depth: number): unknown => {
         entries.push(`[+${o.size - w.maxEntries} more]`)
         break
       }
-      entries.push(typeof k === "string" ? [walkString(k, w), field(k, v, w, depth + 1)] : [
-        walk(k, w, depth + 1),
-        walk(v, w, depth + 1)
-      ])
+      entries.push(
+        typeof k === "string" ? [walkString(k, w), field(k, v, w, depth + 1)] : [
+          walk(k, w, depth + 1),
+          walk(v, w, depth + 1)
+        ]
+      )
     }
     return { _id: "Map", entries }
   }

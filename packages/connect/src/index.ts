@@ -21,3 +21,13 @@ export * as ConnectionService from "./ConnectionService.js"
  * @since 0.1.0
  */
 export * as RetryPolicy from "./RetryPolicy.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Redact from "./Redact.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as RedactingLogger from "./RedactingLogger.js"

@@ -71,7 +71,11 @@ describe("Redact.string", () => {
     ["JSON string", `{"n":"${VISA}","amount":1050}`, `{"n":"411111******1111","amount":1050}`],
     ["JSON number", `{"n":${VISA}}`, `{"n":411111******1111}`],
     ["adjacent to quotes and colons", `x:"${MC}":y`, `x:"555555******4444":y`],
-    ["stack trace", `Error: card ${VISA} declined\n    at f (/app/x.js:10:5)`, "Error: card 411111******1111 declined\n    at f (/app/x.js:10:5)"],
+    [
+      "stack trace",
+      `Error: card ${VISA} declined\n    at f (/app/x.js:10:5)`,
+      "Error: card 411111******1111 declined\n    at f (/app/x.js:10:5)"
+    ],
     ["two PANs", `${VISA} and ${MC}`, "411111******1111 and 555555******4444"]
   ])("L1: masks a PAN: %s", (_name, input, expected) => {
     expectRedactedTo(Redact.string(input), expected)
@@ -203,7 +207,12 @@ describe("Redact.value", () => {
   })
 
   it("L1: Effect Redacted values stay <redacted>", () => {
-    const out = Redact.value({ user: "u", password: Redacted.make("pw"), other: Redacted.make(SECRET), l: [Redacted.make(1)] })
+    const out = Redact.value({
+      user: "u",
+      password: Redacted.make("pw"),
+      other: Redacted.make(SECRET),
+      l: [Redacted.make(1)]
+    })
     expect(out).toEqual({ user: "u", password: "<redacted>", other: "<redacted>", l: ["<redacted>"] })
   })
 

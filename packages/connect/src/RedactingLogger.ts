@@ -1,0 +1,540 @@
+/**
+ * The logger layer (L1–L3): it replaces Effect's default logger with one that redacts every
+ * message, annotation, span label and printed `Cause` before a byte is written, wraps every other
+ * logger already installed (and the Tracer) so that what they receive is redacted too, and sets the
+ * minimum level. Installing it is part of the `ConnectionService` layer, so redaction cannot be
+ * forgotten (L2).
+ *
+ * @since 0.1.0
+ */
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as FiberId from "effect/FiberId"
+import * as FiberRef from "effect/FiberRef"
+import * as HashMap from "effect/HashMap"
+import * as HashSet from "effect/HashSet"
+import * as Layer from "effect/Layer"
+import * as List from "effect/List"
+import * as Logger from "effect/Logger"
+import * as LogLevel from "effect/LogLevel"
+import * as LogSpan from "effect/LogSpan"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
+import * as Tracer from "effect/Tracer"
+import type { LogFormat, LogLevelName, PanMask } from "./ConnectionConfig.js"
+import { ConnectionConfig, isLiveGatewayHost } from "./ConnectionConfig.js"
+import * as Redact from "./Redact.js"
+
+// -----------------------------------------------------------------------------
+// errors
+// -----------------------------------------------------------------------------
+
+/**
+ * Debug (or finer) logging was asked for against a live gateway host without
+ * `STPP_ALLOW_LIVE_DEBUG=true` (L3).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class LiveDebugRefused extends Schema.TaggedError<LiveDebugRefused>()("LiveDebugRefused", {
+  host: Schema.String,
+  level: Schema.String
+}) {
+  /**
+   * @since 0.1.0
+   */
+  get message(): string {
+    return `STPP_LOG_LEVEL=${this.level} is refused against the live gateway ${this.host}: ` +
+      `set STPP_ALLOW_LIVE_DEBUG=true to allow it (output stays redacted), or use STPP_LOG_LEVEL=info`
+  }
+}
+
+// -----------------------------------------------------------------------------
+// sinks
+// -----------------------------------------------------------------------------
+
+/**
+ * Where rendered, redacted lines go. A line carries no trailing newline.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Sink {
+  readonly write: (line: string) => void
+}
+
+/**
+ * Standard error, one line each (the default: standard output is left to the application).
+ *
+ * @since 0.1.0
+ * @category sinks
+ */
+export const stderr: Sink = {
+  write: (line) => {
+    process.stderr.write(line + "\n")
+  }
+}
+
+/**
+ * A sink that keeps lines in memory, for tests.
+ *
+ * @since 0.1.0
+ * @category sinks
+ */
+export interface MemorySink extends Sink {
+  readonly lines: ReadonlyArray<string>
+  readonly clear: () => void
+}
+
+/**
+ * @since 0.1.0
+ * @category sinks
+ */
+export const memory = (): MemorySink => {
+  const lines: Array<string> = []
+  return {
+    lines,
+    write: (line) => {
+      lines.push(line)
+    },
+    clear: () => {
+      lines.length = 0
+    }
+  }
+}
+
+// -----------------------------------------------------------------------------
+// the logger
+// -----------------------------------------------------------------------------
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** `json` lines (the default), `logfmt` or `pretty`. */
+  readonly format?: LogFormat | undefined
+  /** Where lines go; standard error by default. */
+  readonly sink?: Sink | undefined
+  /** How card numbers are masked. */
+  readonly panMask?: PanMask | undefined
+  /**
+   * A floor under the fiber's minimum level: lines below it are dropped even inside
+   * `Logger.withMinimumLogLevel` (the layer sets Info against a live host without the allow setting).
+   */
+  readonly floor?: LogLevel.LogLevel | undefined
+  /** ANSI colours in `pretty` (default false). */
+  readonly colors?: boolean | undefined
+}
+
+const ownLoggers = new WeakSet<object>()
+const wrappedLoggers = new WeakSet<object>()
+
+const redactOptionsOf = (panMask: PanMask | undefined): Redact.Options =>
+  panMask === "last4" ? { panMask: "last4" } : {}
+
+const toMessages = (message: unknown): ReadonlyArray<unknown> => Array.isArray(message) ? message : [message]
+
+const redactMessagePart = (u: unknown, options: Redact.Options): unknown =>
+  typeof u === "string" ? Redact.string(u, options) : Redact.value(u, options)
+
+const renderValue = (u: unknown): string => {
+  if (typeof u === "string") return u
+  const json = JSON.stringify(u)
+  return json === undefined ? String(u) : json
+}
+
+const TEXT_ONLY = /^[^\s"=]*$/
+
+const logfmtValue = (s: string): string => TEXT_ONLY.test(s) ? s : JSON.stringify(s)
+
+const logfmtLabel = (label: string): string => label.replace(/[\s="]/g, "_")
+
+const COLORS: Record<LogLevel.LogLevel["_tag"], string> = {
+  None: "",
+  All: "",
+  Trace: "\x1b[90m",
+  Debug: "\x1b[34m",
+  Info: "\x1b[32m",
+  Warning: "\x1b[33m",
+  Error: "\x1b[31m",
+  Fatal: "\x1b[101;30m"
+}
+
+/**
+ * The redacting logger itself: renders in the chosen format and writes to the sink. Everything it
+ * writes has passed through `Redact`: the message parts, annotation names and values, span labels
+ * and the rendered `Cause` with its error causes.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const logger = (options: Options = {}): Logger.Logger<unknown, void> => {
+  const sink = options.sink ?? stderr
+  const format = options.format ?? "json"
+  const floor = options.floor
+  const redactOptions = redactOptionsOf(options.panMask)
+  const colors = options.colors === true
+
+  const self = Logger.make<unknown, void>(({ annotations, cause, date, fiberId, logLevel, message, spans }) => {
+    if (floor !== undefined && LogLevel.lessThan(logLevel, floor)) return
+    const parts = toMessages(message)
+    const causeText = cause._tag === "Empty" ? undefined : Redact.prettyCause(cause, redactOptions)
+    const now = date.getTime()
+    if (format === "json") {
+      const annotationsObj: Record<string, unknown> = {}
+      for (const [key, value] of annotations) {
+        annotationsObj[Redact.string(key, redactOptions)] = Redact.fieldValue(key, value, redactOptions)
+      }
+      const spansObj: Record<string, number> = {}
+      for (const span of spans) {
+        spansObj[Redact.string(span.label, redactOptions)] = now - span.startTime
+      }
+      sink.write(JSON.stringify({
+        message: parts.length === 1
+          ? redactMessagePart(parts[0], redactOptions)
+          : parts.map((p) => redactMessagePart(p, redactOptions)),
+        logLevel: logLevel.label,
+        timestamp: date.toISOString(),
+        cause: causeText,
+        annotations: annotationsObj,
+        spans: spansObj,
+        fiberId: FiberId.threadName(fiberId)
+      }))
+      return
+    }
+    if (format === "logfmt") {
+      let out = `timestamp=${date.toISOString()} level=${logLevel.label} fiber=${FiberId.threadName(fiberId)}`
+      for (const part of parts) out += ` message=${logfmtValue(renderValue(redactMessagePart(part, redactOptions)))}`
+      if (causeText !== undefined) out += ` cause=${logfmtValue(causeText)}`
+      for (const span of spans) {
+        out += ` ${logfmtLabel(Redact.string(span.label, redactOptions))}=${now - span.startTime}ms`
+      }
+      for (const [key, value] of annotations) {
+        out += ` ${logfmtLabel(Redact.string(key, redactOptions))}=${
+          logfmtValue(renderValue(Redact.fieldValue(key, value, redactOptions)))
+        }`
+      }
+      sink.write(out)
+      return
+    }
+    // pretty
+    const reset = colors ? "\x1b[0m" : ""
+    let first = `[${date.toISOString()}] ${colors ? COLORS[logLevel._tag] : ""}${logLevel.label}${reset} (${
+      FiberId.threadName(fiberId)
+    })`
+    for (const span of spans) first += ` ${Redact.string(span.label, redactOptions)}=${now - span.startTime}ms`
+    first += ":"
+    let index = 0
+    if (parts.length > 0 && typeof parts[0] === "string") {
+      first += ` ${Redact.string(parts[0], redactOptions)}`
+      index = 1
+    }
+    const lines = [first]
+    for (; index < parts.length; index++) lines.push(`  ${renderValue(redactMessagePart(parts[index], redactOptions))}`)
+    for (const [key, value] of annotations) {
+      lines.push(`  ${Redact.string(key, redactOptions)}: ${renderValue(Redact.fieldValue(key, value, redactOptions))}`)
+    }
+    if (causeText !== undefined) lines.push(causeText.replace(/^/gm, "  "))
+    sink.write(lines.join("\n"))
+  })
+  ownLoggers.add(self)
+  return self
+}
+
+/**
+ * The options a logger receives, redacted: message parts, annotations (by name and content), span
+ * labels and the `Cause`.
+ *
+ * @since 0.1.0
+ * @category redaction
+ */
+export const redactInput = <M>(
+  input: Logger.Logger.Options<M>,
+  options: Redact.Options = {}
+): Logger.Logger.Options<unknown> => {
+  const message = Array.isArray(input.message)
+    ? input.message.map((p: unknown) => p instanceof Error ? Redact.error(p, options) : redactMessagePart(p, options))
+    : input.message instanceof Error
+    ? Redact.error(input.message, options)
+    : redactMessagePart(input.message, options)
+  let annotations = input.annotations
+  if (HashMap.size(annotations) > 0) {
+    annotations = HashMap.empty()
+    for (const [key, value] of input.annotations) {
+      annotations = HashMap.set(annotations, Redact.string(key, options), Redact.fieldValue(key, value, options))
+    }
+  }
+  const spans = List.isCons(input.spans)
+    ? List.map(input.spans, (span) => LogSpan.make(Redact.string(span.label, options), span.startTime))
+    : input.spans
+  return {
+    ...input,
+    message,
+    annotations,
+    spans,
+    cause: input.cause._tag === "Empty" ? input.cause : Redact.cause(input.cause, options)
+  }
+}
+
+/**
+ * Wraps any logger so that everything it receives has been redacted first.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const redacting = <O>(
+  self: Logger.Logger<unknown, O>,
+  options: Redact.Options = {}
+): Logger.Logger<unknown, O> => {
+  if (ownLoggers.has(self) || wrappedLoggers.has(self)) return self
+  const wrapped = Logger.mapInputOptions(self, (input: Logger.Logger.Options<unknown>) => redactInput(input, options))
+  wrappedLoggers.add(wrapped)
+  return wrapped
+}
+
+// -----------------------------------------------------------------------------
+// the tracer
+// -----------------------------------------------------------------------------
+
+const redactAttributes = (
+  attributes: Record<string, unknown> | undefined,
+  options: Redact.Options
+): Record<string, unknown> | undefined => {
+  if (attributes === undefined) return undefined
+  const out: Record<string, unknown> = {}
+  for (const key of Object.keys(attributes)) {
+    out[Redact.string(key, options)] = Redact.fieldValue(key, attributes[key], options)
+  }
+  return out
+}
+
+class RedactingSpan implements Tracer.Span {
+  readonly _tag = "Span"
+  readonly name: string
+  constructor(readonly inner: Tracer.Span, readonly options: Redact.Options) {
+    this.name = Redact.string(inner.name, options)
+  }
+  get spanId() {
+    return this.inner.spanId
+  }
+  get traceId() {
+    return this.inner.traceId
+  }
+  get parent() {
+    return this.inner.parent
+  }
+  get context() {
+    return this.inner.context
+  }
+  get status() {
+    return this.inner.status
+  }
+  get attributes() {
+    return this.inner.attributes
+  }
+  get links() {
+    return this.inner.links
+  }
+  get sampled() {
+    return this.inner.sampled
+  }
+  get kind() {
+    return this.inner.kind
+  }
+  end(endTime: bigint, exit: Parameters<Tracer.Span["end"]>[1]): void {
+    this.inner.end(endTime, exit)
+  }
+  attribute(key: string, value: unknown): void {
+    this.inner.attribute(Redact.string(key, this.options), Redact.fieldValue(key, value, this.options))
+  }
+  event(name: string, startTime: bigint, attributes?: Record<string, unknown>): void {
+    this.inner.event(Redact.string(name, this.options), startTime, redactAttributes(attributes, this.options))
+  }
+  addLinks(links: ReadonlyArray<Tracer.SpanLink>): void {
+    this.inner.addLinks(links)
+  }
+}
+
+const unwrapSpan = (span: Tracer.AnySpan): Tracer.AnySpan => span instanceof RedactingSpan ? span.inner : span
+
+/**
+ * Wraps a tracer so that span names, attributes and events are redacted before the tracer (and any
+ * exporter behind it) sees them.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const redactingTracer = (inner: Tracer.Tracer, options: Redact.Options = {}): Tracer.Tracer =>
+  Tracer.make({
+    span: (name, parent, context, links, startTime, kind, spanOptions) => {
+      const safeOptions: Tracer.SpanOptions | undefined = spanOptions === undefined ? undefined : {
+        ...spanOptions,
+        attributes: redactAttributes(spanOptions.attributes, options),
+        parent: spanOptions.parent === undefined ? undefined : unwrapSpan(spanOptions.parent)
+      }
+      return new RedactingSpan(
+        inner.span(
+          Redact.string(name, options),
+          Option.map(parent, unwrapSpan),
+          context,
+          links,
+          startTime,
+          kind,
+          safeOptions
+        ),
+        options
+      )
+    },
+    context: (f, fiber) => inner.context(f, fiber)
+  })
+
+// -----------------------------------------------------------------------------
+// layers
+// -----------------------------------------------------------------------------
+
+const LEVELS: Record<LogLevelName, LogLevel.LogLevel> = {
+  all: LogLevel.All,
+  trace: LogLevel.Trace,
+  debug: LogLevel.Debug,
+  info: LogLevel.Info,
+  warning: LogLevel.Warning,
+  error: LogLevel.Error,
+  fatal: LogLevel.Fatal,
+  none: LogLevel.None
+}
+
+/**
+ * The `LogLevel` of a setting's name.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const toLogLevel = (name: LogLevelName): LogLevel.LogLevel => LEVELS[name]
+
+/**
+ * What the layer writes to and how, beyond the settings.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface LayerOptions {
+  /** Where lines go; standard error by default. */
+  readonly sink?: Sink | undefined
+  /** Overrides `STPP_LOG_FORMAT`. */
+  readonly format?: LogFormat | undefined
+  /** ANSI colours in `pretty`. */
+  readonly colors?: boolean | undefined
+}
+
+/**
+ * Installs redaction in the current scope: checks L3, replaces the default logger, wraps every
+ * other installed logger and the tracer, sets the minimum level, and warns when debug is on against
+ * a live host.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const install = (
+  options: LayerOptions = {}
+): Effect.Effect<void, LiveDebugRefused, ConnectionConfig | Scope.Scope> =>
+  Effect.gen(function*() {
+    const config = yield* ConnectionConfig
+    const level = toLogLevel(config.logLevel)
+    const host = config.url.hostname
+    const live = isLiveGatewayHost(host)
+    const verbose = LogLevel.lessThan(level, LogLevel.Info)
+    if (live && verbose && !config.allowLiveDebug) {
+      return yield* new LiveDebugRefused({ host, level: config.logLevel })
+    }
+    const redactOptions = redactOptionsOf(config.panMask)
+    const ours = logger({
+      format: options.format ?? config.logFormat,
+      sink: options.sink,
+      panMask: config.panMask,
+      colors: options.colors,
+      floor: live && !config.allowLiveDebug ? LogLevel.Info : undefined
+    })
+    yield* Effect.locallyScopedWith(FiberRef.currentLoggers, (loggers) => {
+      let next = HashSet.empty<Logger.Logger<unknown, unknown>>()
+      for (const l of loggers) {
+        // Effect's default logger is replaced; an earlier redacting logger is replaced by this one.
+        if (l === Logger.defaultLogger || ownLoggers.has(l)) continue
+        next = HashSet.add(next, redacting(l, redactOptions))
+      }
+      return HashSet.add(next, ours)
+    })
+    yield* Effect.locallyScoped(FiberRef.currentMinimumLogLevel, level)
+    const tracer = yield* Effect.tracer
+    yield* Effect.withTracerScoped(redactingTracer(tracer, redactOptions))
+    if (live && verbose) {
+      yield* Effect.logWarning(
+        `STPP_LOG_LEVEL=${config.logLevel} against the live gateway ${host} (STPP_ALLOW_LIVE_DEBUG=true): ` +
+          "debug output is redacted but verbose; turn it off when done"
+      )
+    }
+  })
+
+/**
+ * The layer with a chosen sink or format (the CLI writes to standard error; tests to memory).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerWith = (options: LayerOptions): Layer.Layer<never, LiveDebugRefused, ConnectionConfig> =>
+  Layer.scopedDiscard(install(options))
+
+/**
+ * Redacting logging from the settings (`STPP_LOG_LEVEL`, `STPP_LOG_FORMAT`,
+ * `STPP_ALLOW_LIVE_DEBUG`, `STPP_PAN_MASK`), to standard error.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer: Layer.Layer<never, LiveDebugRefused, ConnectionConfig> = layerWith({})
+
+/**
+ * Reads what the test layer captured.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class TestRedactingLogger extends Context.Tag("@stpp/connect/TestRedactingLogger")<
+  TestRedactingLogger,
+  {
+    /** Every line written so far, redacted, in order. */
+    readonly lines: Effect.Effect<ReadonlyArray<string>>
+    /** Forgets the lines written so far. */
+    readonly clear: Effect.Effect<void>
+  }
+>() {}
+
+/**
+ * The same layer writing to memory; `TestRedactingLogger` reads the lines.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerTest: Layer.Layer<TestRedactingLogger, LiveDebugRefused, ConnectionConfig> = Layer.scoped(
+  TestRedactingLogger,
+  Effect.gen(function*() {
+    const sink = memory()
+    yield* install({ sink })
+    return {
+      lines: Effect.sync(() => sink.lines.slice()),
+      clear: Effect.sync(() => sink.clear())
+    }
+  })
+)
+
+/**
+ * The lines captured by {@link layerTest}.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const capturedLines: Effect.Effect<ReadonlyArray<string>, never, TestRedactingLogger> = Effect.flatMap(
+  TestRedactingLogger,
+  (t) => t.lines
+)
