@@ -31,3 +31,8 @@ export * as Redact from "./Redact.js"
  * @since 0.1.0
  */
 export * as RedactingLogger from "./RedactingLogger.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Resolver from "./Resolver.js"
