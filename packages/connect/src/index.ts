@@ -36,3 +36,8 @@ export * as RedactingLogger from "./RedactingLogger.js"
  * @since 0.1.0
  */
 export * as Resolver from "./Resolver.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as TlsConnector from "./TlsConnector.js"

@@ -6,3 +6,8 @@
  * @since 0.1.0
  */
 export * as DnsServer from "./DnsServer.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as TestCa from "./TestCa.js"
