@@ -294,12 +294,9 @@ const toServer = (s: { readonly address: string; readonly port: number }): ListE
 /**
  * The resolver's logic over a transport: the live layer passes the UDP/TCP client, the test layer a
  * scripted one, so the cache, failover, health and discovery that the tests prove are the ones that
- * run in production.
- *
- * @since 0.1.0
- * @category constructors
+ * run in production. Not exported: the transport is internal.
  */
-export const makeWith = (
+const makeWith = (
   settings: ResolverSettings,
   transport: Transport
 ): Effect.Effect<Context.Tag.Service<Resolver>, never, Scope.Scope> =>
