@@ -11,7 +11,9 @@
  *   fails the next is asked at once, and a server that failed is asked last for `dnsHealthWindow`.
  * - D4: the list of servers is the NS records of `dnsZone` and their addresses, looked up from the
  *   configured servers (or the system's) and refreshed on the NS records' TTL; when a refresh fails
- *   the last good list is kept.
+ *   the last good list is kept. NS records carry no port: discovered servers are asked on the port of
+ *   the configured server that named them (53 in production). When none of the discovered servers
+ *   answers, the configured ones are asked as a last resort.
  *
  * Every time-out, TTL and health window is measured with `Clock`, so `TestClock` drives them all.
  *
@@ -516,9 +518,21 @@ const makeWith = (
 
     // --- the cache (D1) -------------------------------------------------------
 
+    /**
+     * The discovered servers first; when none of them answers (e.g. a network that lets DNS out
+     * only through its own resolver), the configured servers as a last resort.
+     */
     const lookup = (host: string): Effect.Effect<Answer, DnsError> =>
-      Effect.flatMap(currentList(false), (list) =>
-        list.length === 0 ? Effect.fail(noServers(host)) : lookupWith(failover(list, host), host))
+      Effect.flatMap(currentList(false), (list) => {
+        if (list.length === 0) return Effect.fail(noServers(host))
+        const primary = lookupWith(failover(list, host), host)
+        if (list === seeds || seeds.length === 0) return primary
+        return Effect.catchTag(primary, "DnsUnavailable", (first) =>
+          Effect.mapError(lookupWith(failover(seeds, host), host), (error) =>
+            error._tag === "DnsUnavailable"
+              ? new DnsUnavailable({ host, failures: [...first.failures, ...error.failures] })
+              : error))
+      })
 
     const literal = (host: string) =>
       Effect.map(Clock.currentTimeMillis, (now): Answer => ({

@@ -367,6 +367,23 @@ describe("Resolver (test layer, TestClock)", () => {
       expect((yield* resolver.nameservers).map((s) => `${s.nameserver} ${s.source}`)).toEqual([`${NS1} config`])
     }).pipe(Effect.provide(Resolver.layerTest({ nameservers: [NS1], dnsDiscovery: true }))))
 
+  it.effect("D4: when no discovered server answers, the configured ones are asked as a last resort", () =>
+    Effect.gen(function*() {
+      const test = yield* Resolver.TestResolver
+      const resolver = yield* Resolver.Resolver
+      yield* test.setZoneNameservers(
+        "example.test",
+        [{ name: "ns1.example.test", address: "192.0.2.10" }],
+        "60 seconds"
+      )
+      yield* test.setAnswer(HOST, ["127.0.0.10"], "5 seconds")
+      yield* resolver.nameservers
+      yield* test.setServer("192.0.2.10:53", "timeout")
+      const answer = yield* after(resolver.resolve(HOST), "1 second")
+      expect(answer.nameserver).toBe(NS1)
+      expect((yield* asked).slice(1)).toEqual([`192.0.2.10:53 A ${HOST}`, `${NS1} A ${HOST}`])
+    }).pipe(Effect.provide(Resolver.layerTest({ nameservers: [NS1], dnsDiscovery: true }))))
+
   it("C1: the live layer needs only the config; the test layer needs nothing", () => {
     const live: Layer.Layer<Resolver.Resolver, never, ConnectionConfig.ConnectionConfig> = Resolver.layer
     const test: Layer.Layer<Resolver.Resolver | Resolver.TestResolver> = Resolver.layerTest()
