@@ -40,10 +40,13 @@ export type Fault = Data.TaggedEnum<{
   StallHandshake: {}
   /** Drop `n` of every `m` connections before TLS (the first `n` of each group of `m`). */
   Drop: { readonly n: number; readonly m: number }
-  /** Read and process the whole request (a payment is recorded), then reset the connection. */
-  ResetAfterRequest: {}
-  /** Process the request, then wait `millis` before answering. */
-  AnswerLate: { readonly millis: number }
+  /**
+   * Read and process the whole request (a payment is recorded), then reset the connection. With
+   * `requestTypes`, only requests of those types (e.g. ["AUTH"]); others are answered.
+   */
+  ResetAfterRequest: { readonly requestTypes?: ReadonlyArray<string> | undefined }
+  /** Process the request, then wait `millis` before answering (with `requestTypes`: only those). */
+  AnswerLate: { readonly millis: number; readonly requestTypes?: ReadonlyArray<string> | undefined }
   /** Answer normally, then close the connection although it was offered as keep-alive. */
   CloseKeepAlive: {}
   /** Answer every request with this HTTP status and an HTML body, without processing it. */
@@ -291,14 +294,18 @@ export const start = (options: Options): Effect.Effect<GatewayServer, GatewaySer
         response: answer.response
       })
 
+      const applies = (only: ReadonlyArray<string> | undefined) =>
+        only === undefined || types.some((t) => only.includes(t))
       switch (fault._tag) {
         case "ResetAfterRequest": {
+          if (!applies(fault.requestTypes)) break
           const raw = node.byRemotePort.get(req.socket.remotePort ?? -1)
           if (raw !== undefined) reset(raw)
           else req.socket.destroy()
           return
         }
         case "AnswerLate": {
+          if (!applies(fault.requestTypes)) break
           runFork(
             Effect.sleep(fault.millis).pipe(
               Effect.andThen(Effect.sync(() => {
@@ -314,9 +321,8 @@ export const start = (options: Options): Effect.Effect<GatewayServer, GatewaySer
           res.on("finish", () => req.socket.end())
           return send(200, "application/json", json, reference)
         }
-        default:
-          return send(200, "application/json", json, reference)
       }
+      return send(200, "application/json", json, reference)
     }
 
     const makeNode = (address: string): Node => {

@@ -229,7 +229,7 @@ describe("GatewayServer: faults, each seen from a client", () => {
   it.scopedLive("ResetAfterRequest: the request is processed and recorded, then the connection is reset", () =>
     Effect.gen(function*() {
       const ctx = yield* setup
-      yield* ctx.server.setFault(A, GatewayServer.Fault.ResetAfterRequest())
+      yield* ctx.server.setFault(A, GatewayServer.Fault.ResetAfterRequest({}))
       const e = yield* Effect.flip(post(ctx, auth({ orderreference: "lost-1" })))
       expect(["ECONNRESET", "socket hang up"]).toContain(errorCode(e))
       expect(ctx.server.requestsReceived(A)).toBe(1)

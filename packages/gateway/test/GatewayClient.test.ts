@@ -1,0 +1,356 @@
+import { describe, expect, it } from "@effect/vitest"
+import * as ConnectionConfig from "@stpp/connect/ConnectionConfig"
+import * as ConnectionError from "@stpp/connect/ConnectionError"
+import * as ConnectionService from "@stpp/connect/ConnectionService"
+import * as ConfigProvider from "effect/ConfigProvider"
+import * as Effect from "effect/Effect"
+import * as Equal from "effect/Equal"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
+import * as GatewayServer from "../../simulator/src/GatewayServer.js"
+import * as Simulator from "../../simulator/src/Simulator.js"
+import * as GatewayClient from "../src/GatewayClient.js"
+
+const VISA = "4111111111111111"
+const DECLINE_CARD = "4000000000000002"
+const PANS = [VISA, DECLINE_CARD]
+
+const card = (pan: string) => ({
+  pan: Redacted.make(pan),
+  expirydate: Redacted.make("12/2030"),
+  securitycode: Redacted.make("123")
+})
+
+const payment = (orderreference: string, pan = VISA): GatewayClient.AuthInput & { orderreference: string } => ({
+  baseamount: "1050",
+  currencyiso3a: "GBP",
+  accounttypedescription: "ECOM",
+  orderreference,
+  ...card(pan)
+})
+
+const noCardData = (text: string) => {
+  for (const pan of PANS) expect(text.includes(pan)).toBe(false)
+  expect(text.includes("12/2030")).toBe(false)
+}
+
+// -----------------------------------------------------------------------------
+// against a scripted connection: what goes on the wire, how answers are read
+// -----------------------------------------------------------------------------
+
+const encoder = new TextEncoder()
+
+const scripted = (
+  answer: (request: ConnectionService.GatewayRequest, body: unknown) => Effect.Effect<
+    { status?: number; json?: unknown; text?: string },
+    ConnectionError.RequestError
+  >
+) => {
+  const calls: Array<ConnectionService.GatewayRequest> = []
+  const connection = Layer.succeed(ConnectionService.ConnectionService, {
+    endpoint: { host: "webservices.securetrading.test", port: 443 },
+    request: (request) => {
+      calls.push(request)
+      const body = JSON.parse(String(request.body))
+      return Effect.map(answer(request, body), (r) => ({
+        status: r.status ?? 200,
+        headers: { "content-type": "application/json" },
+        body: encoder.encode(r.text ?? JSON.stringify(r.json)),
+        address: "127.0.0.9",
+        attempts: 1,
+        reused: false,
+        elapsedMillis: 5
+      }))
+    }
+  })
+  const client = GatewayClient.layer({
+    username: "ws@example.test",
+    password: Redacted.make("s3cret-pw"),
+    sitereference: "test_site1"
+  }).pipe(Layer.provide(connection))
+  return { calls, client }
+}
+
+const echo = (body: unknown, reference: string, items: Array<unknown>) => ({
+  json: { requestreference: reference, version: "1.00", response: items, secrand: "x" },
+  body
+})
+
+describe("GatewayClient (scripted connection)", () => {
+  it.effect("sends the envelope with the headers, Basic auth and a fresh A+8 reference; card fields only in the body", () => {
+    const { calls, client } = scripted((req, body) =>
+      Effect.succeed(
+        echo(body, req.reference!, [{
+          errorcode: "0",
+          errormessage: "Ok",
+          transactionreference: "9-9-1",
+          requesttypedescription: "AUTH"
+        }])
+      )
+    )
+    return Effect.gen(function*() {
+      const gateway = yield* GatewayClient.GatewayClient
+      const outcome = yield* gateway.auth(payment("o-1"))
+      expect(outcome._tag).toBe("Authorised")
+      expect(outcome.transactionreference).toBe("9-9-1")
+      const [call] = calls
+      expect(call.reference).toMatch(/^A[a-z0-9]{8}$/)
+      expect(call.headers).toEqual({
+        "content-type": "application/json;charset=utf-8",
+        accept: "application/json",
+        requestreference: call.reference
+      })
+      expect(call.auth?.username).toBe("ws@example.test")
+      expect(Redacted.value(call.auth!.password)).toBe("s3cret-pw")
+      const body = JSON.parse(String(call.body))
+      expect(body.alias).toBe("ws@example.test")
+      expect(body.version).toBe("1.00")
+      expect(body.request[0]).toMatchObject({
+        requesttypedescriptions: ["AUTH"],
+        sitereference: "test_site1",
+        pan: VISA,
+        securitycode: "123"
+      })
+      noCardData(JSON.stringify(outcome))
+      noCardData(String(outcome))
+    }).pipe(Effect.provide(client))
+  })
+
+  it.effect("a response with another requestreference is a ReferenceMismatch (and counts as outcome unknown)", () => {
+    const { client } = scripted((_, body) => Effect.succeed(echo(body, "Azzzzzzzz", [{ errorcode: "0" }])))
+    return Effect.gen(function*() {
+      const gateway = yield* GatewayClient.GatewayClient
+      const error = yield* Effect.flip(gateway.auth(payment("o-2")))
+      expect(error._tag).toBe("ReferenceMismatch")
+      if (error._tag !== "ReferenceMismatch") return
+      expect(error.received).toBe("Azzzzzzzz")
+      expect(error.message).toContain("look the transaction up")
+    }).pipe(Effect.provide(client))
+  })
+
+  it.effect("errorcodes become typed errors; 70000 is a Declined result", () => {
+    const items: Array<unknown> = [
+      { errorcode: "70000", errormessage: "Decline", acquirerresponsecode: "05", transactionreference: "1-9-2" },
+      { errorcode: "30000", errormessage: "Invalid field", errordata: ["pan"], requesttypedescription: "AUTH" },
+      { errorcode: "60022", errormessage: "Unauthenticated" },
+      { errorcode: "50003", errormessage: "Communication error" },
+      { errorcode: "60020", errormessage: "Issuer unavailable" },
+      { errorcode: "20004", errormessage: `card ${VISA} is odd` }
+    ]
+    let i = 0
+    const { client } = scripted((req, body) => Effect.succeed(echo(body, req.reference!, [items[i++]])))
+    return Effect.gen(function*() {
+      const gateway = yield* GatewayClient.GatewayClient
+      const declined = yield* gateway.auth(payment("o-3", DECLINE_CARD))
+      expect(declined._tag).toBe("Declined")
+      const tags: Array<string> = []
+      const messages: Array<string> = []
+      for (let k = 1; k < items.length; k++) {
+        const e = yield* Effect.flip(gateway.auth(payment(`o-${k}`)))
+        tags.push(e._tag)
+        messages.push(e.message)
+      }
+      expect(tags).toEqual([
+        "InvalidField",
+        "Unauthenticated",
+        "UpstreamUnavailable",
+        "UpstreamUnavailable",
+        "GatewayFailure"
+      ])
+      expect(messages[0]).toContain(`"pan"`)
+      expect(messages[1]).toContain("STPP_USERNAME")
+      noCardData(messages.join("\n"))
+    }).pipe(Effect.provide(client))
+  })
+
+  it.effect("HTTP status errors and malformed responses", () => {
+    const answers = [{ status: 502, text: "<html>bad gateway</html>" }, { text: "<html>" }, { json: { nope: 1 } }]
+    let i = 0
+    const { client } = scripted(() => Effect.succeed(answers[i++]))
+    return Effect.gen(function*() {
+      const gateway = yield* GatewayClient.GatewayClient
+      const errors = [
+        yield* Effect.flip(gateway.transactionQuery({})),
+        yield* Effect.flip(gateway.transactionQuery({})),
+        yield* Effect.flip(gateway.transactionQuery({}))
+      ]
+      expect(errors.map((e) => e._tag)).toEqual(["HttpStatusError", "MalformedResponse", "MalformedResponse"])
+      expect(errors[1].message).toContain("not-json")
+      expect(errors[2].message).toContain("not-an-envelope")
+    }).pipe(Effect.provide(client))
+  })
+
+  it.effect("the connection's errors pass through unchanged", () => {
+    const notSent = new ConnectionError.NotSent({
+      host: "h",
+      attempts: 3,
+      elapsedMillis: 10,
+      lastError: "ConnectRefused",
+      lastMessage: "refused",
+      address: "127.0.0.9",
+      reference: undefined
+    })
+    const { client } = scripted(() => Effect.fail(notSent))
+    return Effect.gen(function*() {
+      const gateway = yield* GatewayClient.GatewayClient
+      const error = yield* Effect.flip(gateway.auth(payment("o")))
+      expect(error._tag).toBe("NotSent")
+      expect(Equal.equals(error, notSent)).toBe(true)
+    }).pipe(Effect.provide(client))
+  })
+
+  it.effect("credentials come from STPP_USERNAME, STPP_PASSWORD (redacted) and STPP_SITE_REFERENCE", () =>
+    Effect.gen(function*() {
+      const credentials = yield* GatewayClient.credentialsConfig.pipe(
+        Effect.withConfigProvider(ConfigProvider.fromMap(
+          new Map([["STPP_USERNAME", "u"], ["STPP_PASSWORD", "p"], ["STPP_SITE_REFERENCE", "site"]])
+        ))
+      )
+      expect(credentials.username).toBe("u")
+      expect(Redacted.isRedacted(credentials.password)).toBe(true)
+      expect(String(credentials.password).includes("p")).toBe(false)
+      expect(credentials.sitereference).toBe("site")
+      const missing = yield* Effect.flip(GatewayClient.credentialsConfig.pipe(
+        Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["STPP_USERNAME", "u"]])))
+      ))
+      expect(String(missing)).toContain("STPP_PASSWORD")
+    }))
+})
+
+// -----------------------------------------------------------------------------
+// against the simulator over real sockets, through the live ConnectionService
+// -----------------------------------------------------------------------------
+
+/** Everything written to stdout/stderr while `effect` runs (the redacting logger writes there). */
+const captureOutput = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.acquireUseRelease(
+    Effect.sync(() => {
+      const out: Array<string> = []
+      const stdout = process.stdout.write.bind(process.stdout)
+      const stderr = process.stderr.write.bind(process.stderr)
+      const capture = (original: typeof stdout) => (chunk: unknown, ...rest: Array<unknown>) => {
+        out.push(String(chunk))
+        return (original as (...args: Array<unknown>) => boolean)(chunk, ...rest)
+      }
+      process.stdout.write = capture(stdout) as typeof process.stdout.write
+      process.stderr.write = capture(stderr) as typeof process.stderr.write
+      return { out, stdout, stderr }
+    }),
+    ({ out }) => Effect.map(effect, (a) => [a, out.join("")] as const),
+    ({ stderr, stdout }) =>
+      Effect.sync(() => {
+        process.stdout.write = stdout
+        process.stderr.write = stderr
+      })
+  )
+
+const live = (password?: string) =>
+  Effect.gen(function*() {
+    const sim = yield* Simulator.start({ addresses: ["127.0.0.31", "127.0.0.32"] })
+    const connection = ConnectionService.layerWithoutConfig.pipe(
+      Layer.provide(ConnectionConfig.layer({
+        url: sim.url,
+        nameservers: sim.nameservers,
+        caFiles: [sim.caFile],
+        trustStore: "only",
+        dnsDiscovery: false,
+        connectTimeout: "2s",
+        retryTimeout: "5s",
+        ioTimeout: "3s",
+        maxRetries: 3,
+        maxSockets: 2,
+        logLevel: "debug"
+      }))
+    )
+    const layer = GatewayClient.layer({
+      username: sim.username,
+      password: Redacted.make(password ?? sim.password),
+      sitereference: sim.sitereference
+    }).pipe(Layer.provide(connection))
+    const context = yield* Layer.build(layer)
+    const gateway = yield* Effect.provide(GatewayClient.GatewayClient, context)
+    return { sim, gateway, context }
+  })
+
+const authsFor = (sim: Simulator.Simulator, orderreference: string) =>
+  sim.transactions().filter((t) => t.requesttypedescription === "AUTH" && t.orderreference === orderreference)
+
+describe("GatewayClient against the simulator (real sockets, live ConnectionService)", () => {
+  it.scopedLive("a successful AUTH", () =>
+    Effect.gen(function*() {
+      const { gateway, sim } = yield* live()
+      const [outcome, output] = yield* captureOutput(gateway.auth(payment("live-1")))
+      expect(outcome._tag).toBe("Authorised")
+      expect(outcome.recovered).toBe(false)
+      if (outcome._tag !== "Authorised") return
+      expect(outcome.maskedpan).toBe("411111######1111")
+      expect(outcome.transactionreference).toMatch(/^3[12]-9-\d+$/)
+      expect(authsFor(sim, "live-1").length).toBe(1)
+      expect(sim.requestsReceived()).toBe(1)
+      noCardData(output)
+      expect(output.includes(sim.password)).toBe(false)
+    }))
+
+  it.scopedLive("a decline is a Declined result", () =>
+    Effect.gen(function*() {
+      const { gateway, sim } = yield* live()
+      const outcome = yield* gateway.auth(payment("live-2", DECLINE_CARD))
+      expect(outcome._tag).toBe("Declined")
+      expect(authsFor(sim, "live-2")[0].errorcode).toBe("70000")
+      noCardData(JSON.stringify(sim.transactions()))
+    }))
+
+  it.scopedLive("bad credentials are Unauthenticated, naming the user but not the password", () =>
+    Effect.gen(function*() {
+      const { gateway, sim } = yield* live("wrong-password")
+      const error = yield* Effect.flip(gateway.auth(payment("live-3")))
+      expect(error._tag).toBe("Unauthenticated")
+      expect(error.message).toContain(sim.username)
+      expect(error.message.includes("wrong-password")).toBe(false)
+      expect(sim.transactions()).toEqual([])
+    }))
+
+  it.scopedLive("a reference mismatch is a typed error", () =>
+    Effect.gen(function*() {
+      const { gateway, sim } = yield* live()
+      for (const a of sim.addresses) yield* sim.setFault(a, GatewayServer.Fault.WrongReference())
+      const error = yield* Effect.flip(gateway.transactionQuery({}))
+      expect(error._tag).toBe("ReferenceMismatch")
+    }))
+
+  it.scopedLive("R3: an outcome-unknown payment is found by the lookup and not charged twice", () =>
+    Effect.gen(function*() {
+      const { gateway, sim } = yield* live()
+      // every address resets the connection after reading (and recording) an AUTH; queries are answered
+      for (const a of sim.addresses) {
+        yield* sim.setFault(a, GatewayServer.Fault.ResetAfterRequest({ requestTypes: ["AUTH"] }))
+      }
+      const plain = yield* Effect.flip(gateway.auth(payment("live-4")))
+      expect(plain._tag).toBe("OutcomeUnknown")
+      noCardData(plain.message)
+      expect(authsFor(sim, "live-4").length).toBe(1)
+
+      const [outcome, output] = yield* captureOutput(gateway.authOrLookup(payment("live-5")))
+      expect(outcome._tag).toBe("Authorised")
+      expect(outcome.recovered).toBe(true)
+      expect(authsFor(sim, "live-5").length).toBe(1)
+      const log = sim.gateway.requestLog()
+      expect(log.filter((r) => r.requestTypes.includes("AUTH")).length).toBe(2) // live-4 and live-5, once each
+      expect(log.filter((r) => r.requestTypes.includes("TRANSACTIONQUERY")).length).toBe(1)
+      noCardData(output)
+    }))
+
+  it.scopedLive("authOrLookup: a lost request that never reached the gateway is PaymentNotFound, not a retry", () =>
+    Effect.gen(function*() {
+      const { gateway, sim } = yield* live()
+      for (const a of sim.addresses) {
+        yield* sim.setFault(a, GatewayServer.Fault.HttpStatus({ status: 502 }))
+      }
+      const error = yield* Effect.flip(gateway.authOrLookup(payment("live-6")))
+      expect(error._tag).toBe("LookupFailed") // the lookup got a 502 too
+      for (const a of sim.addresses) yield* sim.setFault(a, GatewayServer.Fault.ErrorCode({ code: "50003" }))
+      const upstream = yield* Effect.flip(gateway.authOrLookup(payment("live-7")))
+      expect(upstream._tag).toBe("UpstreamUnavailable")
+      expect(authsFor(sim, "live-6").length + authsFor(sim, "live-7").length).toBe(0)
+    }))
+})
