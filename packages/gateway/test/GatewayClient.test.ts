@@ -340,17 +340,28 @@ describe("GatewayClient against the simulator (real sockets, live ConnectionServ
       noCardData(output)
     }))
 
-  it.scopedLive("authOrLookup: a lost request that never reached the gateway is PaymentNotFound, not a retry", () =>
+  it.scopedLive("authOrLookup: an unknown outcome the lookup cannot find is PaymentNotFound; a failed lookup is LookupFailed", () =>
     Effect.gen(function*() {
       const { gateway, sim } = yield* live()
+      // a 502 to the AUTH (not processed), queries answered: nothing to find
       for (const a of sim.addresses) {
-        yield* sim.setFault(a, GatewayServer.Fault.HttpStatus({ status: 502 }))
+        yield* sim.setFault(a, GatewayServer.Fault.HttpStatus({ status: 502, requestTypes: ["AUTH"] }))
       }
-      const error = yield* Effect.flip(gateway.authOrLookup(payment("live-6")))
-      expect(error._tag).toBe("LookupFailed") // the lookup got a 502 too
+      const notFound = yield* Effect.flip(gateway.authOrLookup(payment("live-6")))
+      expect(notFound._tag).toBe("PaymentNotFound")
+      expect(notFound.message).toContain("live-6")
+      // a 502 to everything: the lookup fails too, and nothing is resent
+      for (const a of sim.addresses) yield* sim.setFault(a, GatewayServer.Fault.HttpStatus({ status: 502 }))
+      const failed = yield* Effect.flip(gateway.authOrLookup(payment("live-7")))
+      expect(failed._tag).toBe("LookupFailed")
+      expect(failed.message).toContain("Do not resend")
+      // an upstream errorcode is an answer: no lookup
       for (const a of sim.addresses) yield* sim.setFault(a, GatewayServer.Fault.ErrorCode({ code: "50003" }))
-      const upstream = yield* Effect.flip(gateway.authOrLookup(payment("live-7")))
+      const upstream = yield* Effect.flip(gateway.authOrLookup(payment("live-8")))
       expect(upstream._tag).toBe("UpstreamUnavailable")
-      expect(authsFor(sim, "live-6").length + authsFor(sim, "live-7").length).toBe(0)
+      const log = sim.gateway.requestLog()
+      expect(log.filter((r) => r.requestTypes.includes("AUTH")).length).toBe(3) // one per payment, never resent
+      expect(log.filter((r) => r.requestTypes.includes("TRANSACTIONQUERY")).length).toBe(2)
+      expect(sim.transactions()).toEqual([])
     }))
 })

@@ -49,8 +49,8 @@ export type Fault = Data.TaggedEnum<{
   AnswerLate: { readonly millis: number; readonly requestTypes?: ReadonlyArray<string> | undefined }
   /** Answer normally, then close the connection although it was offered as keep-alive. */
   CloseKeepAlive: {}
-  /** Answer every request with this HTTP status and an HTML body, without processing it. */
-  HttpStatus: { readonly status: number }
+  /** Answer with this HTTP status and an HTML body, without processing (with `requestTypes`: only those). */
+  HttpStatus: { readonly status: number; readonly requestTypes?: ReadonlyArray<string> | undefined }
   /** Process the request, then answer with another request's reference. */
   WrongReference: {}
   /** Process the request, then answer with a body that is not JSON. */
@@ -262,7 +262,11 @@ export const start = (options: Options): Effect.Effect<GatewayServer, GatewaySer
         res.end(text)
       }
 
-      if (fault._tag === "HttpStatus") return send(fault.status, "text/html", html(fault.status))
+      const applies = (only: ReadonlyArray<string> | undefined) =>
+        only === undefined || types.some((t) => only.includes(t))
+      if (fault._tag === "HttpStatus" && applies(fault.requestTypes)) {
+        return send(fault.status, "text/html", html(fault.status))
+      }
       if (req.method !== "POST") return send(405, "text/html", html(405))
       if (!parsed) return send(400, "text/html", html(400))
 
@@ -294,8 +298,6 @@ export const start = (options: Options): Effect.Effect<GatewayServer, GatewaySer
         response: answer.response
       })
 
-      const applies = (only: ReadonlyArray<string> | undefined) =>
-        only === undefined || types.some((t) => only.includes(t))
       switch (fault._tag) {
         case "ResetAfterRequest": {
           if (!applies(fault.requestTypes)) break
