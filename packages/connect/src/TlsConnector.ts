@@ -784,7 +784,12 @@ const handshake = (
     const start = yield* Clock.currentTimeMillis
     const done = yield* Deferred.make<void, unknown>()
     const opened = yield* Effect.acquireRelease(
-      Effect.sync(() => open(target, store, done)),
+      Effect.try({
+        try: () => open(target, store, done),
+        // e.g. a port out of range: node throws before any socket exists
+        catch: (error): TlsConnectError =>
+          new ConnectFailed({ ...where, phase: "tcp", code: codeOf(error), reason: "other" })
+      }),
       ({ socket }) => Effect.sync(() => socket.destroy())
     )
     const { observed, socket } = opened

@@ -379,6 +379,15 @@ describe("TlsConnector live", () => {
       expect(error.message).toBe(`connection to gateway.test (127.0.0.42:${port}) was refused`)
     }))
 
+  it.live("S4: a port out of range is ConnectFailed, not a defect", () =>
+    Effect.gen(function*() {
+      const c = yield* connector()
+      const error = failureOf(
+        yield* Effect.exit(Effect.scoped(c.connect({ address: "127.0.0.46", port: 70000, servername: HOST })))
+      )
+      expect(error._tag).toBe("ConnectFailed")
+    }))
+
   it.live("S4: a reset right after accept is ConnectReset, retryable", () =>
     Effect.gen(function*() {
       const server = yield* rawServer("127.0.0.43", (s) => s.resetAndDestroy())
