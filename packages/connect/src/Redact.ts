@@ -179,9 +179,6 @@ export const classifyField = (name: string): FieldKind => {
 // strings
 // -----------------------------------------------------------------------------
 
-/** A digit group long enough to hold a card number: 13 digits, single separators allowed. */
-const PAN_HINT = /\d(?:(?:[ +-]|%2[0dDbB])?\d){12}/
-
 /** Anything that could start a sensitive field name, a credential or a JWT. */
 const WORD_HINT =
   /pass|pwd|pin|csc|cv[vc2]|cid|jwt|token|auth|exp|track|cookie|secur|secret|key|credential|pan|card|account|bearer|basic|eyj/i
@@ -406,24 +403,68 @@ const redactCredentials = (s: string): string => {
  * @category redaction
  */
 export const string = (s: string, options?: Options): string => {
-  const words = WORD_HINT.test(s)
-  const digits = PAN_HINT.test(s)
-  const userinfo = s.includes("://")
-  if (!words && !digits && !userinfo) return s
+  const scan = scanText(s)
+  if (scan === 0) return s
   const last4 = options?.panMask === "last4"
   let r = s
-  if (words) {
+  if ((scan & SCAN_WORDS) !== 0) {
     r = redactKeyValues(r, last4)
     r = redactCredentials(r)
   }
-  if (userinfo && r.includes("@")) {
+  if ((scan & SCAN_USERINFO) !== 0 && r.includes("@")) {
     r = r.replace(URL_USERINFO, `$1:${REDACTED}@`)
   }
-  if (digits || r !== s) {
+  if ((scan & SCAN_DIGITS) !== 0) {
     const masked = maskPans(r, last4)
     if (masked !== undefined) r = masked
   }
   return r
+}
+
+const SCAN_DIGITS = 1
+const SCAN_WORDS = 2
+const SCAN_USERINFO = 4
+
+/**
+ * One pass over the text deciding which rules could apply, so that ordinary text costs a loop over
+ * its characters and no allocation: a card number needs 13 digits joined by at most single
+ * separators; a sensitive field needs `:` or `=`; a credential needs a space; a JWT needs `eyJ`.
+ */
+const scanText = (s: string): number => {
+  let digits = 0
+  let punct = false
+  let colon = false
+  let jwt = false
+  let out = 0
+  const n = s.length
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i)
+    if (c >= 48 && c <= 57) {
+      if (++digits >= 13) out |= SCAN_DIGITS
+      continue
+    }
+    if (digits > 0) {
+      // A single separator between digits keeps the group going.
+      const sep = separatorAt(s, i)
+      if (sep > 0 && i + sep < n && isDigit(s.charCodeAt(i + sep))) {
+        i += sep - 1
+        if (c === 32) punct = true
+        continue
+      }
+      digits = 0
+    }
+    if (c === 58) {
+      punct = true
+      colon = true
+    } else if (c === 61 || c === 32 || c === 9) {
+      punct = true
+    } else if (c === 101 && s.charCodeAt(i + 1) === 121 && s.charCodeAt(i + 2) === 74) {
+      jwt = true
+    }
+  }
+  if (jwt || (punct && WORD_HINT.test(s))) out |= SCAN_WORDS
+  if (colon && s.includes("//")) out |= SCAN_USERINFO
+  return out
 }
 
 // -----------------------------------------------------------------------------
@@ -464,6 +505,19 @@ const walkString = (s: string, w: Walk): string => {
   return r.length > w.maxStringLength ? string(cut(r, w.maxStringLength), optionsOf(w)) : r
 }
 
+// Field names that needed no redaction, so that the keys of every log line cost a Set lookup. Bounded.
+const cleanKeys = new Set<string>()
+
+const keyText = (key: string, w: Walk): string => {
+  if (cleanKeys.has(key)) return key
+  const r = walkString(key, w)
+  if (r === key && key.length <= 128) {
+    if (cleanKeys.size >= 4096) cleanKeys.clear()
+    cleanKeys.add(key)
+  }
+  return r
+}
+
 const maskField = (u: unknown, w: Walk, depth: number): unknown => {
   if (typeof u === "string") return maskDigits(u, w.last4)
   if (typeof u === "number" || typeof u === "bigint") return maskDigits(String(u), w.last4)
@@ -499,7 +553,7 @@ const errorFields = (e: Error, w: Walk, depth: number): Record<string, unknown> 
   }
   for (const key of keys) {
     if (key === "name" || key === "message" || key === "stack" || key === "cause") continue
-    out[walkString(key, w)] = field(key, safeGet(e, key), w, depth + 1)
+    out[keyText(key, w)] = field(key, safeGet(e, key), w, depth + 1)
   }
   return out
 }
@@ -579,7 +633,7 @@ const walkPlain = (o: object, w: Walk, depth: number): unknown => {
       out["…"] = `[+${keys.length - w.maxEntries} more]`
       break
     }
-    out[walkString(key, w)] = field(key, safeGet(o, key), w, depth + 1)
+    out[keyText(key, w)] = field(key, safeGet(o, key), w, depth + 1)
   }
   return out
 }
@@ -643,8 +697,10 @@ export const value = (u: unknown, options?: Options): unknown => {
  */
 export const fieldValue = (name: string, u: unknown, options?: Options): unknown => {
   const kind = classifyField(name)
-  if (kind === "keep" && typeof u === "string" && u.length <= (options?.maxStringLength ?? 32_768)) {
-    return string(u, options)
+  if (kind === "keep") {
+    if (typeof u === "string" && u.length <= (options?.maxStringLength ?? 32_768)) return string(u, options)
+    if (typeof u === "number" && u < 1e12 && u > -1e12) return u
+    if (typeof u === "boolean" || u === undefined || u === null) return u
   }
   return field(name, u, makeWalk(options), 0)
 }
