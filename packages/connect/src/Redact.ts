@@ -493,10 +493,12 @@ const makeWalk = (options: Options | undefined): Walk => ({
 
 const optionsOf = (w: Walk): Options => w.options
 
+const TRAILING_DIGIT_GROUP = /(?:\d|[ +-]|%2[0dDbB]?|%)+$/
+
 const cut = (s: string, max: number): string => {
   if (s.length <= max) return s
   // Never cut inside a digit group: the first digits of a card number would stay unmasked.
-  const head = s.slice(0, max).replace(/(?:\d|[ +-]|%2[0dDbB]?|%)+$/, "")
+  const head = s.slice(0, max).replace(TRAILING_DIGIT_GROUP, "")
   return `${head}…[+${s.length - head.length} chars]`
 }
 
@@ -789,7 +791,8 @@ export const bytes = (buf: Uint8Array, options?: Options): string => {
   const view = buf.length > max ? buf.subarray(0, max) : buf
   const text = string(new TextDecoder("utf-8").decode(view), options)
   if (buf.length <= max) return text
-  return `${string(cut(text, text.length - 1), options)}…[+${buf.length - max} bytes]`
+  // The cut may split a card number: drop a trailing digit group rather than show its first digits.
+  return `${text.replace(TRAILING_DIGIT_GROUP, "")}…[+${buf.length - max} bytes]`
 }
 
 const safeDecode = (s: string): string => {
