@@ -4,10 +4,31 @@
  *
  * @since 0.1.0
  */
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as Clock from "effect/Clock"
+import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
-import type * as Effect from "effect/Effect"
-import type * as Redacted from "effect/Redacted"
-import type { RequestError } from "./ConnectionError.js"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as ExecutionStrategy from "effect/ExecutionStrategy"
+import * as Exit from "effect/Exit"
+import * as FiberRef from "effect/FiberRef"
+import * as Layer from "effect/Layer"
+import * as Metric from "effect/Metric"
+import * as MetricBoundaries from "effect/MetricBoundaries"
+import * as Redacted from "effect/Redacted"
+import * as Schedule from "effect/Schedule"
+import * as Scope from "effect/Scope"
+import * as ConnectionConfig from "./ConnectionConfig.js"
+import { NotSent, OutcomeUnknown, Refused, type RequestError } from "./ConnectionError.js"
+import * as Http from "./internal/http.js"
+import * as Pool from "./internal/pool.js"
+import * as Redact from "./Redact.js"
+import * as RedactingLogger from "./RedactingLogger.js"
+import * as Resolver from "./Resolver.js"
+import * as RetryPolicy from "./RetryPolicy.js"
+import * as TlsConnector from "./TlsConnector.js"
 
 /**
  * One HTTP request to the gateway.
@@ -60,3 +81,418 @@ export class ConnectionService extends Context.Tag("@stpp/connect/ConnectionServ
   /** The gateway host and port this service talks to. */
   readonly endpoint: { readonly host: string; readonly port: number }
 }>() {}
+
+// -----------------------------------------------------------------------------
+// metrics
+// -----------------------------------------------------------------------------
+
+/**
+ * The service's metrics, for an app's metrics exporter.
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const metrics = {
+  /** Connect attempts made (each TCP + TLS handshake tried). */
+  attempts: Metric.counter("stpp_connect_attempts_total", { incremental: true }),
+  /** Connect attempts that failed and were retried, tagged by `reason` (the error's tag). */
+  retries: Metric.counter("stpp_connect_retries_total", { incremental: true }),
+  /** Requests by `outcome`: ok, not_sent, refused, outcome_unknown. */
+  requests: Metric.counter("stpp_requests_total", { incremental: true }),
+  /** Connections retired, tagged by `reason` (dns-ttl-expired, idle, closed, max-requests, failed). */
+  retired: Metric.counter("stpp_connections_retired_total", { incremental: true }),
+  /** Connect phase duration for a new connection, ms. */
+  connectLatency: Metric.histogram(
+    "stpp_connect_duration_ms",
+    MetricBoundaries.exponential({ start: 1, factor: 2, count: 17 })
+  ),
+  /** Whole request duration, ms. */
+  requestLatency: Metric.histogram(
+    "stpp_request_duration_ms",
+    MetricBoundaries.exponential({ start: 1, factor: 2, count: 17 })
+  )
+}
+
+// -----------------------------------------------------------------------------
+// the live service
+// -----------------------------------------------------------------------------
+
+type ConnectFailure = Resolver.DnsError | TlsConnector.TlsConnectError
+
+const isConnectRetryable = (e: ConnectFailure): boolean => Resolver.isDnsError(e) ? true : TlsConnector.isRetryable(e)
+
+const errorMessage = (e: unknown): string =>
+  Redact.string(typeof e === "object" && e !== null && "message" in e ? String(e.message) : String(e))
+
+/** The IO time-out fired (STPP_IO_TIMEOUT). */
+class IoTimeout {
+  readonly _tag = "IoTimeout"
+}
+
+/**
+ * Builds the service from its parts. The pool lives in the layer's scope: closing it closes every
+ * connection.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make: Effect.Effect<
+  ConnectionService["Type"],
+  never,
+  | ConnectionConfig.ConnectionConfig
+  | Resolver.Resolver
+  | TlsConnector.TlsConnector
+  | RetryPolicy.RetryPolicy
+  | Scope.Scope
+> = Effect.gen(function*() {
+  const settings = yield* ConnectionConfig.ConnectionConfig
+  const resolver = yield* Resolver.Resolver
+  const connector = yield* TlsConnector.TlsConnector
+  const policy = yield* RetryPolicy.RetryPolicy
+  const layerScope = yield* Effect.scope
+  // The loggers (the redacting logger among them) in place when the service is built serve every
+  // log line the service writes, however the app provides the layer (L2).
+  const loggers = yield* FiberRef.get(FiberRef.currentLoggers)
+  const minimumLevel = yield* FiberRef.get(FiberRef.currentMinimumLogLevel)
+  const withOwnLogging = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+    effect.pipe(
+      Effect.locally(FiberRef.currentLoggers, loggers),
+      Effect.locally(FiberRef.currentMinimumLogLevel, minimumLevel)
+    )
+  const endpoint = ConnectionConfig.endpoint(settings)
+  const { host, port } = endpoint
+  const origin = `https://${host.includes(":") ? `[${host}]` : host}${port === 443 ? "" : `:${port}`}`
+  const limits: Pool.Limits = {
+    keepAliveIdleMillis: Duration.toMillis(settings.keepAliveIdle),
+    keepAliveMaxRequests: settings.keepAliveMaxRequests
+  }
+  const ioTimeout = settings.ioTimeout
+  const semaphore = yield* Effect.makeSemaphore(settings.maxSockets)
+  const idle: Array<Pool.Pooled> = []
+  const open = new Set<Pool.Pooled>()
+
+  const retire = (p: Pool.Pooled, reason: string) =>
+    Effect.suspend(() => {
+      if (!open.delete(p)) return Effect.void
+      const i = idle.indexOf(p)
+      if (i >= 0) idle.splice(i, 1)
+      return Pool.close(p).pipe(
+        Effect.zipRight(Metric.increment(Metric.tagged(metrics.retired, "reason", reason))),
+        Effect.zipRight(
+          Effect.logDebug("connection retired").pipe(
+            Effect.annotateLogs({ connection: p.id, address: p.address, reason, requests: p.requests })
+          )
+        )
+      )
+    })
+
+  // Closing idle connections whose DNS answer expired (D2) or that idled too long, even when no
+  // request comes to notice: a sweep every second of Clock time.
+  const sweep = Effect.gen(function*() {
+    const now = yield* Clock.currentTimeMillis
+    for (const p of [...idle]) {
+      const reason = Pool.staleReason(p, now, limits)
+      if (reason !== undefined) yield* retire(p, reason)
+    }
+  })
+  yield* Effect.forkIn(Effect.repeat(sweep, Schedule.spaced("1 second")), layerScope)
+  yield* Effect.addFinalizer(() =>
+    Effect.forEach([...open], (p) => Pool.close(p), { discard: true }).pipe(
+      Effect.tap(() => Effect.sync(() => open.clear()))
+    )
+  )
+
+  /** An idle connection that may be reused now, if any (most recently used first). */
+  const takeIdle = Effect.gen(function*() {
+    const now = yield* Clock.currentTimeMillis
+    while (idle.length > 0) {
+      const p = idle.pop()!
+      const reason = Pool.staleReason(p, now, limits)
+      if (reason === undefined) return p
+      yield* retire(p, reason)
+    }
+    return undefined
+  })
+
+  /** One connect attempt: resolve, then TCP + verified TLS to the address DNS names now. */
+  const connectOnce = (state: { attempts: number; address: string | undefined }) =>
+    Effect.gen(function*() {
+      state.attempts++
+      yield* Metric.increment(metrics.attempts)
+      const answer = yield* resolver.resolve(host)
+      const address = answer.addresses[0]
+      state.address = address
+      const scope = yield* Scope.fork(layerScope, ExecutionStrategy.sequential)
+      const connection = yield* connector.connect({ address, port, servername: host }).pipe(
+        Scope.extend(scope),
+        Effect.onError((cause) => Scope.close(scope, Exit.failCause(cause)))
+      )
+      const now = yield* Clock.currentTimeMillis
+      const pooled = Pool.wrap(connection, scope, origin, answer.expiresAt, now)
+      open.add(pooled)
+      return pooled
+    }).pipe(
+      Effect.tapError((e) =>
+        Effect.logDebug("connect attempt failed").pipe(
+          Effect.annotateLogs({ attempt: state.attempts, address: state.address ?? "-", error: e._tag }),
+          Effect.zipRight(
+            isConnectRetryable(e)
+              // the load balancer may already name another address: ask DNS again next time
+              ? resolver.invalidate(host).pipe(
+                Effect.zipRight(Metric.increment(Metric.tagged(metrics.retries, "reason", e._tag)))
+              )
+              : Effect.void
+          )
+        )
+      ),
+      Effect.withSpan("stpp.connect", { attributes: { "stpp.attempt": state.attempts } })
+    )
+
+  const connectPhase = (state: { attempts: number; address: string | undefined }, reference: string | undefined) =>
+    Effect.gen(function*() {
+      const t0 = yield* Clock.currentTimeMillis
+      const result = yield* RetryPolicy.retry(connectOnce(state), isConnectRetryable).pipe(
+        Effect.provideService(RetryPolicy.RetryPolicy, policy),
+        Effect.either
+      )
+      const t1 = yield* Clock.currentTimeMillis
+      if (Either.isRight(result)) {
+        yield* Metric.update(metrics.connectLatency, t1 - t0)
+        return result.right
+      }
+      const e = result.left
+      if (TlsConnector.isVerificationError(e)) {
+        return yield* Effect.fail(
+          new Refused({
+            host,
+            address: state.address ?? "-",
+            reason: e._tag,
+            detail: errorMessage(e),
+            attempts: state.attempts,
+            reference
+          })
+        )
+      }
+      return yield* Effect.fail(
+        new NotSent({
+          host,
+          attempts: state.attempts,
+          elapsedMillis: t1 - t0,
+          lastError: e._tag,
+          lastMessage: errorMessage(e),
+          address: state.address,
+          reference
+        })
+      )
+    })
+
+  const buildRequest = (request: GatewayRequest) => {
+    const method = request.method ?? "POST"
+    const path = request.path ?? `${settings.url.pathname}${settings.url.search}`
+    const url = new URL(path, origin)
+    const body = request.body === undefined
+      ? new Uint8Array(0)
+      : typeof request.body === "string"
+      ? new TextEncoder().encode(request.body)
+      : request.body
+    const headers: Record<string, string> = {}
+    for (const [k, v] of Object.entries(request.headers ?? {})) headers[k.toLowerCase()] = v
+    let http = HttpClientRequest.make(method)(url)
+    if (body.length > 0 || method === "POST") {
+      http = HttpClientRequest.bodyUint8Array(http, body, headers["content-type"] ?? "application/json")
+    }
+    http = HttpClientRequest.setHeaders(http, headers)
+    if (request.auth !== undefined) {
+      http = HttpClientRequest.basicAuth(http, request.auth.username, Redacted.value(request.auth.password))
+    }
+    const wireHeaders = { ...headers, ...(request.auth ? { authorization: "Basic " + "x".repeat(24) } : {}) }
+    return { http, size: Http.requestSize(method, url.pathname, host, wireHeaders, body.length) }
+  }
+
+  type SendResult =
+    | { readonly _tag: "Ok"; readonly response: Omit<GatewayResponse, "attempts" | "reused" | "elapsedMillis"> }
+    | { readonly _tag: "NothingSent"; readonly reason: string }
+    | { readonly _tag: "Unknown"; readonly error: OutcomeUnknown }
+
+  /** Sends the request on one connection; never retried once a byte is written (R3). */
+  const send = (
+    p: Pool.Pooled,
+    request: GatewayRequest,
+    built: { readonly http: HttpClientRequest.HttpClientRequest; readonly size: number },
+    started: number,
+    attempts: number
+  ) =>
+    Effect.gen(function*() {
+      const before = p.connection.bytesWritten()
+      let headersReceived = false
+      const exchange = Effect.gen(function*() {
+        const response = yield* p.client.execute(built.http)
+        headersReceived = true
+        const body = yield* response.arrayBuffer
+        return { status: response.status, headers: response.headers as Record<string, string>, body }
+      })
+      const result = yield* exchange.pipe(
+        Effect.timeoutFail({ duration: ioTimeout, onTimeout: () => new IoTimeout() }),
+        Effect.either
+      )
+      const now = yield* Clock.currentTimeMillis
+      if (Either.isRight(result)) {
+        const { body, headers, status } = result.right
+        p.requests++
+        p.lastUsedAt = now
+        Pool.applyHint(p, Http.keepAliveHint(headers))
+        if (p.closed || Pool.staleReason(p, now, limits) !== undefined) {
+          yield* retire(p, p.closed ? "server-close" : "limit")
+        } else {
+          idle.push(p)
+        }
+        return {
+          _tag: "Ok",
+          response: { status, headers, body: new Uint8Array(body), address: p.address }
+        } as SendResult
+      }
+      const written = p.connection.bytesWritten() - before
+      const failure = result.left
+      const reason = failure instanceof IoTimeout ? "timeout" : Http.failureReason(failure)
+      yield* retire(p, "failed")
+      if (written === 0 && !headersReceived) {
+        return { _tag: "NothingSent", reason } as SendResult
+      }
+      return {
+        _tag: "Unknown",
+        error: new OutcomeUnknown({
+          host,
+          address: p.address,
+          phase: Http.phaseOf(written, built.size, headersReceived),
+          bytesWritten: written,
+          reason,
+          elapsedMillis: now - started,
+          attempts,
+          reference: request.reference
+        })
+      } as SendResult
+    })
+
+  const request = (request: GatewayRequest): Effect.Effect<GatewayResponse, RequestError> =>
+    Effect.gen(function*() {
+      const started = yield* Clock.currentTimeMillis
+      const built = buildRequest(request)
+      const state = { attempts: 0, address: undefined as string | undefined }
+      // A kept-alive connection the server closed before our first byte went out is not a failure
+      // of the request: nothing was sent, so it goes again on another connection. Bounded.
+      for (let round = 0; round <= settings.maxSockets + 1; round++) {
+        const reusedConnection = yield* takeIdle
+        const p = reusedConnection ?? (yield* connectPhase(state, request.reference))
+        const sent = yield* send(p, request, built, started, state.attempts)
+        const now = yield* Clock.currentTimeMillis
+        if (sent._tag === "Ok") {
+          yield* Metric.update(metrics.requestLatency, now - started)
+          yield* Effect.annotateCurrentSpan({ "stpp.address": p.address, "stpp.attempts": state.attempts })
+          return {
+            ...sent.response,
+            attempts: state.attempts,
+            reused: reusedConnection !== undefined,
+            elapsedMillis: now - started
+          }
+        }
+        if (sent._tag === "Unknown") {
+          yield* Effect.logError("outcome unknown: do not resend; look the transaction up").pipe(
+            Effect.annotateLogs({
+              address: sent.error.address,
+              phase: sent.error.phase,
+              bytesWritten: sent.error.bytesWritten,
+              reason: sent.error.reason,
+              reference: request.reference ?? "-"
+            })
+          )
+          return yield* Effect.fail(sent.error)
+        }
+        yield* Effect.logDebug("connection closed before the request was written; sending on another").pipe(
+          Effect.annotateLogs({ address: p.address, reason: sent.reason, reused: reusedConnection !== undefined })
+        )
+      }
+      const now = yield* Clock.currentTimeMillis
+      return yield* Effect.fail(
+        new NotSent({
+          host,
+          attempts: state.attempts,
+          elapsedMillis: now - started,
+          lastError: "ConnectionClosed",
+          lastMessage: "every connection closed before the request could be written",
+          address: state.address,
+          reference: request.reference
+        })
+      )
+    }).pipe(
+      semaphore.withPermits(1),
+      withOwnLogging,
+      Effect.tapBoth({
+        onFailure: (e) =>
+          Metric.increment(
+            Metric.tagged(
+              metrics.requests,
+              "outcome",
+              e._tag === "NotSent" ? "not_sent" : e._tag === "Refused" ? "refused" : "outcome_unknown"
+            )
+          ),
+        onSuccess: () => Metric.increment(Metric.tagged(metrics.requests, "outcome", "ok"))
+      }),
+      Effect.withSpan("stpp.request", {
+        attributes: { "stpp.host": host, "stpp.reference": request.reference ?? "" }
+      })
+    )
+
+  return { request, endpoint }
+})
+
+/**
+ * The live service from `ConnectionConfig`: the live Resolver, TlsConnector, retry policy and the
+ * redacting logger (installed here so nobody has to remember it: L2).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerWithoutConfig: Layer.Layer<
+  ConnectionService,
+  TlsConnector.TrustStoreError | RedactingLogger.LiveDebugRefused,
+  ConnectionConfig.ConnectionConfig
+> = Layer.scoped(ConnectionService, make).pipe(
+  Layer.provide(Layer.mergeAll(Resolver.layer, TlsConnector.layer, RetryPolicy.layer)),
+  Layer.provideMerge(RedactingLogger.layer)
+)
+
+/**
+ * The live service with settings read through `Config` (`STPP_*` environment variables).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer: Layer.Layer<
+  ConnectionService,
+  ConfigError.ConfigError | TlsConnector.TrustStoreError | RedactingLogger.LiveDebugRefused
+> = layerWithoutConfig.pipe(Layer.provide(ConnectionConfig.layerConfig))
+
+/**
+ * The whole service on fake DNS and fake TLS (C2): scripted with `TestResolver` and
+ * `TestTlsConnector`, logs captured by `TestRedactingLogger`, time driven by `TestClock`. The retry
+ * policy is the real one from `ConnectionConfig`.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerTest = (
+  options: { readonly resolver?: Resolver.TestOptions | undefined } = {}
+): Layer.Layer<
+  | ConnectionService
+  | Resolver.TestResolver
+  | TlsConnector.TestTlsConnector
+  | RedactingLogger.TestRedactingLogger,
+  RedactingLogger.LiveDebugRefused,
+  ConnectionConfig.ConnectionConfig
+> =>
+  Layer.scoped(ConnectionService, make).pipe(
+    Layer.provideMerge(
+      Layer.mergeAll(Resolver.layerTest(options.resolver ?? {}), TlsConnector.layerTest, RetryPolicy.layer)
+    ),
+    Layer.provideMerge(RedactingLogger.layerTest)
+  )

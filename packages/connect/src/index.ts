@@ -25,19 +25,19 @@ export * as RetryPolicy from "./RetryPolicy.js"
 /**
  * @since 0.1.0
  */
-export * as Redact from "./Redact.js"
-
-/**
- * @since 0.1.0
- */
-export * as RedactingLogger from "./RedactingLogger.js"
-
-/**
- * @since 0.1.0
- */
 export * as Resolver from "./Resolver.js"
 
 /**
  * @since 0.1.0
  */
 export * as TlsConnector from "./TlsConnector.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Redact from "./Redact.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as RedactingLogger from "./RedactingLogger.js"

@@ -1,0 +1,94 @@
+/**
+ * Classifying what went wrong on a connection once HTTP runs over it. Bytes written decide: zero
+ * means nothing was sent (safe to retry on a fresh connection), anything else is "outcome unknown".
+ *
+ * @internal
+ */
+import type { Phase } from "../ConnectionError.js"
+
+/** @internal */
+export interface KeepAliveHint {
+  /** The server asked to close after this response. */
+  readonly close: boolean
+  /** `Keep-Alive: timeout=N`, in ms. */
+  readonly timeoutMillis: number | undefined
+  /** `Keep-Alive: max=N`. */
+  readonly max: number | undefined
+}
+
+/** @internal */
+export const keepAliveHint = (headers: Readonly<Record<string, string>>): KeepAliveHint => {
+  const connection = (headers["connection"] ?? "").toLowerCase()
+  const keepAlive = (headers["keep-alive"] ?? "").toLowerCase()
+  const timeout = /timeout\s*=\s*(\d+)/.exec(keepAlive)
+  const max = /max\s*=\s*(\d+)/.exec(keepAlive)
+  return {
+    close: connection.split(",").some((t) => t.trim() === "close"),
+    timeoutMillis: timeout === null ? undefined : Number(timeout[1]) * 1000,
+    max: max === null ? undefined : Number(max[1])
+  }
+}
+
+const codeOf = (u: unknown): string | undefined => {
+  if (typeof u !== "object" || u === null) return undefined
+  const code = (u as { code?: unknown }).code
+  if (typeof code === "string") return code
+  const name = (u as { name?: unknown }).name
+  return typeof name === "string" ? name : undefined
+}
+
+/** Walks `cause` links (HttpClientError -> undici error -> socket error) to name what happened. @internal */
+export const failureReason = (error: unknown): string => {
+  let current: unknown = error
+  for (let depth = 0; depth < 6 && current !== undefined && current !== null; depth++) {
+    const code = codeOf(current)
+    switch (code) {
+      case "ECONNRESET":
+        return "reset"
+      case "EPIPE":
+        return "reset"
+      case "UND_ERR_SOCKET":
+        return "closed"
+      case "HPE_INVALID_CONSTANT":
+      case "HPE_INVALID_VERSION":
+      case "HPE_INVALID_STATUS":
+      case "HPE_INVALID_HEADER_TOKEN":
+      case "HPE_CR_EXPECTED":
+      case "HPE_LF_EXPECTED":
+      case "HTTPParserError":
+        return "malformed-response"
+      case "UND_ERR_RES_CONTENT_LENGTH_MISMATCH":
+        return "truncated-response"
+      case "UND_ERR_ABORTED":
+      case "AbortError":
+        return "aborted"
+    }
+    if (typeof code === "string" && code.startsWith("HPE_")) return "malformed-response"
+    current = (current as { cause?: unknown }).cause
+  }
+  return "closed"
+}
+
+/**
+ * The phase of a request that failed after `written` bytes: headers received means receiving;
+ * all of the request written means awaiting; otherwise sending. `requestBytes` is an estimate of
+ * the request's size on the wire (request line, headers, body).
+ *
+ * @internal
+ */
+export const phaseOf = (written: number, requestBytes: number, headersReceived: boolean): Phase =>
+  headersReceived ? "receiving" : written >= requestBytes ? "awaiting" : "sending"
+
+/** An estimate of the request's size on the wire. @internal */
+export const requestSize = (
+  method: string,
+  path: string,
+  host: string,
+  headers: Readonly<Record<string, string>>,
+  bodyLength: number
+): number => {
+  let n = `${method} ${path} HTTP/1.1\r\n`.length + `host: ${host}\r\n`.length + 2
+  for (const [k, v] of Object.entries(headers)) n += k.length + v.length + 4
+  if (bodyLength > 0) n += `content-length: ${bodyLength}\r\n`.length
+  return n + bodyLength
+}

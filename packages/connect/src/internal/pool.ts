@@ -1,0 +1,151 @@
+/**
+ * The connection pool under ConnectionService: verified TLS connections, each carrying one undici
+ * `Client` (HTTP/1.1, no pipelining), kept alive only while the DNS answer that chose their address
+ * is fresh (D2), the server has not asked to close, and they have not idled as long as the server
+ * would let them.
+ *
+ * @internal
+ */
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import type * as HttpClient from "@effect/platform/HttpClient"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Scope from "effect/Scope"
+import type * as Net from "node:net"
+import * as Undici from "undici"
+import type { TlsConnection } from "../TlsConnector.js"
+import type { KeepAliveHint } from "./http.js"
+
+/** @internal */
+export interface Pooled {
+  readonly id: number
+  readonly connection: TlsConnection
+  readonly address: string
+  /** When the DNS answer that chose this address expires (epoch ms). */
+  readonly dnsExpiresAt: number
+  readonly client: HttpClient.HttpClient
+  readonly dispatcher: Undici.Client
+  readonly scope: Scope.CloseableScope
+  lastUsedAt: number
+  requests: number
+  /** The socket ended or closed, or the server said `Connection: close`. */
+  closed: boolean
+  /** `Keep-Alive: timeout` from the server, in ms. */
+  serverIdleMillis: number | undefined
+  /** `Keep-Alive: max` from the server. */
+  serverMaxRequests: number | undefined
+}
+
+/** @internal */
+export interface Limits {
+  readonly keepAliveIdleMillis: number
+  readonly keepAliveMaxRequests: number
+}
+
+/**
+ * Retire an idle connection this long before the server's own keep-alive time-out (1 s, or a
+ * quarter of a short time-out), so that a request never races the server's close.
+ *
+ * @internal
+ */
+export const serverIdleMargin = (serverIdleMillis: number): number => Math.min(1000, serverIdleMillis / 4)
+
+/** Why an idle connection may not be reused now, or undefined when it may. @internal */
+export const staleReason = (p: Pooled, now: number, limits: Limits): string | undefined => {
+  if (p.closed) return "closed"
+  if (p.connection.socket.destroyed || p.connection.socket.readableEnded) return "closed"
+  if (now >= p.dnsExpiresAt) return "dns-ttl-expired"
+  const idleLimit = Math.min(
+    limits.keepAliveIdleMillis,
+    p.serverIdleMillis === undefined
+      ? Number.POSITIVE_INFINITY
+      : p.serverIdleMillis - serverIdleMargin(p.serverIdleMillis)
+  )
+  if (now - p.lastUsedAt >= idleLimit) return "idle"
+  const maxRequests = Math.min(
+    limits.keepAliveMaxRequests,
+    p.serverMaxRequests === undefined ? Number.POSITIVE_INFINITY : p.serverMaxRequests
+  )
+  if (p.requests >= maxRequests) return "max-requests"
+  return undefined
+}
+
+/** Record what the server said about keeping the connection. @internal */
+export const applyHint = (p: Pooled, hint: KeepAliveHint): void => {
+  if (hint.close) p.closed = true
+  if (hint.timeoutMillis !== undefined) p.serverIdleMillis = hint.timeoutMillis
+  if (hint.max !== undefined) p.serverMaxRequests = p.requests + hint.max
+}
+
+let nextId = 0
+
+/**
+ * Wraps a verified connection in an undici Client whose connector hands over this socket once and
+ * refuses to open any other: undici never reconnects behind the retry policy's back.
+ *
+ * @internal
+ */
+export const wrap = (
+  connection: TlsConnection,
+  scope: Scope.CloseableScope,
+  origin: string,
+  dnsExpiresAt: number,
+  now: number
+): Pooled => {
+  let handedOver = false
+  const dispatcher = new Undici.Client(origin, {
+    pipelining: 1,
+    // keep-alive is managed by the pool (Clock-based); undici must not hold sockets past the pool
+    keepAliveTimeout: 10 * 60 * 1000,
+    keepAliveMaxTimeout: 10 * 60 * 1000,
+    // the IO time-out is Effect's (STPP_IO_TIMEOUT)
+    headersTimeout: 0,
+    bodyTimeout: 0,
+    connect: (_options, callback) => {
+      // undici expects its connector to answer asynchronously (a synchronous answer stalls it)
+      if (handedOver || connection.socket.destroyed) {
+        process.nextTick(() => callback(new RetiredConnection(), null))
+        return
+      }
+      handedOver = true
+      process.nextTick(() => callback(null, connection.socket as unknown as Net.Socket))
+    }
+  })
+  const pooled: Pooled = {
+    id: ++nextId,
+    connection,
+    address: connection.address,
+    dnsExpiresAt,
+    client: NodeHttpClient.makeUndici(dispatcher),
+    dispatcher,
+    scope,
+    lastUsedAt: now,
+    requests: 0,
+    closed: false,
+    serverIdleMillis: undefined,
+    serverMaxRequests: undefined
+  }
+  const markClosed = () => {
+    pooled.closed = true
+  }
+  connection.socket.once("end", markClosed)
+  connection.socket.once("close", markClosed)
+  return pooled
+}
+
+/** The connector refused to reopen a retired connection: nothing was written on it. @internal */
+export class RetiredConnection extends Error {
+  readonly code = "STPP_RETIRED_CONNECTION"
+  constructor() {
+    super("connection retired by the pool")
+  }
+}
+
+/** Close a pooled connection: the undici client, then the TLS connection's scope. @internal */
+export const close = (p: Pooled): Effect.Effect<void> =>
+  Effect.suspend(() => {
+    p.closed = true
+    return Effect.promise(() => p.dispatcher.destroy().catch(() => undefined)).pipe(
+      Effect.zipRight(Scope.close(p.scope, Exit.void))
+    )
+  })

@@ -1,0 +1,261 @@
+/**
+ * The request path against real parts: a real DNS server on loopback (the simulator's), real TLS
+ * servers on 127.x addresses with certificates from a test CA, real sockets that reset, stall and
+ * answer late.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { DnsServer, TestCa } from "@stpp/simulator"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
+import * as LogLevel from "effect/LogLevel"
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import * as ConnectionConfig from "../src/ConnectionConfig.js"
+import type { RequestError } from "../src/ConnectionError.js"
+import * as ConnectionService from "../src/ConnectionService.js"
+import { gateways } from "./fixtures/Gateways.js"
+
+const HOST = "gateway.stpp.test"
+
+interface World {
+  readonly gw: Effect.Effect.Success<ReturnType<typeof gateways>>
+  readonly dns: DnsServer.DnsServer
+  readonly caFile: string
+}
+
+/** A test CA, a DNS server naming `first` for HOST, and TLS servers on `addresses`. */
+const world = (
+  addresses: ReadonlyArray<string>,
+  options: { readonly ttl?: number; readonly leaf?: keyof TestCa.Leaves; readonly keepAliveTimeoutMillis?: number } = {}
+) =>
+  Effect.gen(function*() {
+    const ca = yield* TestCa.make()
+    const leaves = yield* TestCa.leaves(ca, HOST)
+    const leaf = leaves[options.leaf ?? "good"]
+    const gw = yield* gateways(addresses, { key: leaf.key, cert: leaf.chain }, {
+      keepAliveTimeoutMillis: options.keepAliveTimeoutMillis ?? 5000
+    })
+    const dns = yield* DnsServer.make({
+      address: "127.0.0.1",
+      port: 0,
+      records: [{ name: HOST, type: "A", value: addresses[0], ttl: options.ttl ?? 30 }]
+    })
+    const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "stpp-cs-"))
+    const caFile = Path.join(dir, "root.pem")
+    Fs.writeFileSync(caFile, ca.root.cert)
+    yield* Effect.addFinalizer(() => Effect.sync(() => Fs.rmSync(dir, { recursive: true, force: true })))
+    return { gw, dns, caFile } satisfies World
+  })
+
+const service = (w: World, settings: ConnectionConfig.ConnectionSettingsInput = {}) =>
+  ConnectionService.layerWithoutConfig.pipe(
+    Layer.provide(ConnectionConfig.layer({
+      url: `https://${HOST}:${w.gw.port}/json/`,
+      nameservers: [w.dns.nameserver],
+      dnsDiscovery: false,
+      trustStore: "only",
+      caFiles: [w.caFile],
+      connectTimeout: "500ms",
+      retryTimeout: "3s",
+      ioTimeout: "2s",
+      retryBaseDelay: "20ms",
+      retryMaxDelay: "100ms",
+      logLevel: (process.env.TEST_LOG_LEVEL ?? "warning") as ConnectionConfig.LogLevelName,
+      ...settings
+    }))
+  )
+
+const post = (reference = "A00000001") =>
+  Effect.flatMap(ConnectionService.ConnectionService, (s) =>
+    s.request({
+      body: JSON.stringify({ request: [{ requesttypedescriptions: ["AUTH"], baseamount: "100" }] }),
+      headers: { "content-type": "application/json;charset=utf-8" },
+      reference
+    }))
+
+const failure = <A, E>(effect: Effect.Effect<A, E>) => Effect.flip(effect) as unknown as Effect.Effect<RequestError>
+
+const quiet = Logger.minimumLogLevel(LogLevel.None)
+
+describe("ConnectionService (real sockets)", () => {
+  it.live("C1: a request goes to the address DNS names and the connection is kept alive", () =>
+    Effect.gen(function*() {
+      const w = yield* world(["127.0.1.1"])
+      const results = yield* Effect.gen(function*() {
+        const a = yield* post()
+        const b = yield* post()
+        const c = yield* post()
+        return [a, b, c]
+      }).pipe(Effect.provide(service(w)))
+      expect(results.map((r) => r.status)).toEqual([200, 200, 200])
+      expect(results.map((r) => r.address)).toEqual(["127.0.1.1", "127.0.1.1", "127.0.1.1"])
+      expect(results.map((r) => r.attempts)).toEqual([1, 0, 0])
+      expect(results.map((r) => r.reused)).toEqual([false, true, true])
+      expect(w.gw.byAddress.get("127.0.1.1")!.connections).toBe(1)
+      expect(w.gw.totalRequests()).toBe(3)
+      expect(JSON.parse(new TextDecoder().decode(results[0].body)).address).toBe("127.0.1.1")
+    }).pipe(Effect.scoped, Effect.provide(quiet)))
+
+  it.live("D1/D2: an address change is followed within one TTL under steady keep-alive traffic", () =>
+    Effect.gen(function*() {
+      const w = yield* world(["127.0.1.3", "127.0.1.4"], { ttl: 1 })
+      const log = yield* Effect.gen(function*() {
+        const out: Array<{ at: number; address: string }> = []
+        const t0 = Date.now()
+        let changedAt = 0
+        for (let i = 0; i < 40; i++) {
+          if (i === 5) {
+            yield* w.dns.setRecord(HOST, "A", "127.0.1.4", 1)
+            changedAt = Date.now() - t0
+          }
+          const r = yield* post()
+          out.push({ at: Date.now() - t0, address: r.address })
+          yield* Effect.sleep("75 millis")
+        }
+        return { out, changedAt }
+      }).pipe(Effect.provide(service(w)))
+      const firstNew = log.out.find((r) => r.address === "127.0.1.4")
+      expect(firstNew).toBeDefined()
+      // within one TTL (1 s) plus one request interval of the change
+      expect(firstNew!.at - log.changedAt).toBeLessThanOrEqual(1000 + 250)
+      // and never back to the old address afterwards
+      const after = log.out.filter((r) => r.at > firstNew!.at)
+      expect(after.every((r) => r.address === "127.0.1.4")).toBe(true)
+      // keep-alive was used: far fewer connections than requests
+      expect(w.gw.byAddress.get("127.0.1.3")!.connections).toBeLessThanOrEqual(3)
+      expect(w.gw.totalRequests()).toBe(40)
+    }).pipe(Effect.scoped, Effect.provide(quiet)))
+
+  it.live("R3: a server that reads the request and resets sees exactly one request; the caller gets OutcomeUnknown", () =>
+    Effect.gen(function*() {
+      const w = yield* world(["127.0.1.5"])
+      w.gw.byAddress.get("127.0.1.5")!.mode = { _tag: "reset-after-request" }
+      const e = yield* failure(post("A12345678").pipe(Effect.provide(service(w))))
+      expect(e._tag).toBe("OutcomeUnknown")
+      if (e._tag !== "OutcomeUnknown") return
+      expect(e.address).toBe("127.0.1.5")
+      expect(e.reference).toBe("A12345678")
+      expect(e.bytesWritten).toBeGreaterThan(0)
+      expect(e.phase).toBe("awaiting")
+      expect(e.message).toContain("Do not resend")
+      expect(w.gw.byAddress.get("127.0.1.5")!.requests).toBe(1)
+    }).pipe(Effect.scoped, Effect.provide(quiet)))
+
+  it.live("R1/R3: a server that answers after the send/receive time-out sees one request; OutcomeUnknown", () =>
+    Effect.gen(function*() {
+      const w = yield* world(["127.0.1.6"])
+      w.gw.byAddress.get("127.0.1.6")!.mode = { _tag: "late", millis: 1500 }
+      const started = Date.now()
+      const e = yield* failure(post().pipe(Effect.provide(service(w, { ioTimeout: "300ms" }))))
+      expect(Date.now() - started).toBeLessThan(1400)
+      expect(e._tag).toBe("OutcomeUnknown")
+      if (e._tag !== "OutcomeUnknown") return
+      expect(e.reason).toBe("timeout")
+      expect(e.phase).toBe("awaiting")
+      yield* Effect.sleep("300 millis")
+      expect(w.gw.byAddress.get("127.0.1.6")!.requests).toBe(1)
+    }).pipe(Effect.scoped, Effect.provide(quiet)))
+
+  it.live("R3: a malformed response after the request is OutcomeUnknown, not retried", () =>
+    Effect.gen(function*() {
+      const w = yield* world(["127.0.1.7"])
+      w.gw.byAddress.get("127.0.1.7")!.mode = { _tag: "malformed" }
+      const e = yield* failure(post().pipe(Effect.provide(service(w))))
+      expect(e._tag).toBe("OutcomeUnknown")
+      if (e._tag === "OutcomeUnknown") expect(e.reason).toBe("malformed-response")
+      expect(w.gw.byAddress.get("127.0.1.7")!.requests).toBe(1)
+    }).pipe(Effect.scoped, Effect.provide(quiet)))
+
+  it.live("R1: a server that drops 3 of 4 connections before TLS succeeds on the 4th attempt", () =>
+    Effect.gen(function*() {
+      const w = yield* world(["127.0.1.8"])
+      w.gw.byAddress.get("127.0.1.8")!.mode = { _tag: "drop-before-tls", remaining: 3 }
+      const r = yield* post().pipe(Effect.provide(service(w)))
+      expect(r.status).toBe(200)
+      expect(r.attempts).toBe(4)
+      expect(w.gw.byAddress.get("127.0.1.8")!.connections).toBe(4)
+      expect(w.gw.totalRequests()).toBe(1)
+    }).pipe(Effect.scoped, Effect.provide(quiet)))
+
+  it.live("R2: a black-holed address (never completes the handshake) is given up within the budget", () =>
+    Effect.gen(function*() {
+      const w = yield* world(["127.0.1.9"])
+      w.gw.byAddress.get("127.0.1.9")!.mode = { _tag: "stall" }
+      const started = Date.now()
+      const e = yield* failure(
+        post().pipe(Effect.provide(service(w, { connectTimeout: "200ms", retryTimeout: "1s" })))
+      )
+      const elapsed = Date.now() - started
+      expect(e._tag).toBe("NotSent")
+      if (e._tag !== "NotSent") return
+      expect(e.lastError).toBe("HandshakeTimeout")
+      // attempts at 0, ~220, ~460, ~800: none starts after 1 s - 200 ms
+      expect(e.attempts).toBeGreaterThanOrEqual(3)
+      expect(e.attempts).toBeLessThanOrEqual(5)
+      expect(elapsed).toBeLessThan(1000 + 500)
+      expect(w.gw.totalRequests()).toBe(0)
+    }).pipe(Effect.scoped, Effect.provide(quiet)))
+
+  it.live("S4: a certificate failure is refused at once, not retried, and nothing is sent", () =>
+    Effect.gen(function*() {
+      const w = yield* world(["127.0.1.10"], { leaf: "wrongName" })
+      const e = yield* failure(post().pipe(Effect.provide(service(w))))
+      expect(e._tag).toBe("Refused")
+      if (e._tag !== "Refused") return
+      expect(e.reason).toBe("HostnameMismatch")
+      expect(e.attempts).toBe(1)
+      expect(w.gw.byAddress.get("127.0.1.10")!.connections).toBe(1)
+      expect(w.gw.totalRequests()).toBe(0)
+    }).pipe(Effect.scoped, Effect.provide(quiet)))
+
+  it.live("R1: a refused connection (nothing listening) is retried, then NotSent within the budget", () =>
+    Effect.gen(function*() {
+      const w = yield* world(["127.0.1.11"])
+      // DNS names an address where nothing listens on the port
+      yield* w.dns.setRecord(HOST, "A", "127.0.1.12", 30)
+      const e = yield* failure(post().pipe(Effect.provide(service(w, { retryTimeout: "1s", connectTimeout: "200ms" }))))
+      expect(e._tag).toBe("NotSent")
+      if (e._tag !== "NotSent") return
+      expect(e.lastError).toBe("ConnectRefused")
+      expect(e.attempts).toBeGreaterThan(3)
+      expect(e.message).toContain("safe to try again later")
+    }).pipe(Effect.scoped, Effect.provide(quiet)))
+
+  it.live(
+    "R3/D2: a long run against a server that closes kept-alive connections ends with every request ok",
+    () =>
+      Effect.gen(function*() {
+        const w = yield* world(["127.0.1.13"], { keepAliveTimeoutMillis: 1000 })
+        const gateway = w.gw.byAddress.get("127.0.1.13")!
+        const statuses = yield* Effect.gen(function*() {
+          const out: Array<number> = []
+          for (let i = 0; i < 30; i++) {
+            if (i === 10) gateway.mode = { _tag: "close-after-response" }
+            if (i === 20) gateway.mode = { _tag: "ok" }
+            const r = yield* post()
+            out.push(r.status)
+            // idle gaps around the server's keep-alive time-out
+            yield* Effect.sleep(Duration.millis(i % 3 === 0 ? 900 : 30))
+          }
+          return out
+        }).pipe(Effect.provide(service(w)))
+        expect(statuses.every((s) => s === 200)).toBe(true)
+        expect(gateway.requests).toBe(30)
+      }).pipe(Effect.scoped, Effect.provide(quiet)),
+    60_000
+  )
+
+  it.live("C1: concurrent requests share a bounded pool", () =>
+    Effect.gen(function*() {
+      const w = yield* world(["127.0.1.14"])
+      const results = yield* Effect.forEach(Array.from({ length: 40 }, (_, i) => i), () => post(), {
+        concurrency: 16
+      }).pipe(Effect.provide(service(w, { maxSockets: 4 })))
+      expect(results.length).toBe(40)
+      expect(w.gw.byAddress.get("127.0.1.14")!.connections).toBeLessThanOrEqual(4)
+      expect(w.gw.totalRequests()).toBe(40)
+    }).pipe(Effect.scoped, Effect.provide(quiet)))
+})
