@@ -31,14 +31,15 @@ export default tseslint.config(
     files: ["packages/*/src/**/*.ts"],
     rules: {
       "no-console": "error",
-      "no-restricted-globals": ["error",
-        { name: "setTimeout", message: "Library time goes through Clock/Effect.sleep so TestClock drives it." },
-        { name: "setInterval", message: "Library time goes through Clock/Schedule so TestClock drives it." }
-      ],
-      "no-restricted-properties": ["error",
-        { object: "Date", property: "now", message: "Use Clock.currentTimeMillis so TestClock drives it." },
-        { object: "performance", property: "now", message: "Use Clock so TestClock drives it." }
-      ]
+      "no-restricted-globals": ["error", {
+        name: "setTimeout",
+        message: "Library time goes through Clock/Effect.sleep so TestClock drives it."
+      }, { name: "setInterval", message: "Library time goes through Clock/Schedule so TestClock drives it." }],
+      "no-restricted-properties": ["error", {
+        object: "Date",
+        property: "now",
+        message: "Use Clock.currentTimeMillis so TestClock drives it."
+      }, { object: "performance", property: "now", message: "Use Clock so TestClock drives it." }]
     }
   }
 )
