@@ -167,6 +167,7 @@ export const make: Effect.Effect<
     keepAliveMaxRequests: settings.keepAliveMaxRequests
   }
   const ioTimeout = settings.ioTimeout
+  const latestStartMillis = Duration.toMillis(RetryPolicy.latestStart(policy.settings))
   const semaphore = yield* Effect.makeSemaphore(settings.maxSockets)
   const idle: Array<Pool.Pooled> = []
   const open = new Set<Pool.Pooled>()
@@ -410,6 +411,23 @@ export const make: Effect.Effect<
         yield* Effect.logDebug("connection closed before the request was written; sending on another").pipe(
           Effect.annotateLogs({ address: p.address, reason: sent.reason, reused: reusedConnection !== undefined })
         )
+        // A fresh connection that closed before taking a byte counts against the connect budget (R1, R2).
+        if (
+          reusedConnection === undefined &&
+          (state.attempts > policy.settings.maxRetries || now - started > latestStartMillis)
+        ) {
+          return yield* Effect.fail(
+            new NotSent({
+              host,
+              attempts: state.attempts,
+              elapsedMillis: now - started,
+              lastError: "ConnectionClosed",
+              lastMessage: `the connection to ${p.address} closed before the request could be written (${sent.reason})`,
+              address: p.address,
+              reference: request.reference
+            })
+          )
+        }
       }
       const now = yield* Clock.currentTimeMillis
       return yield* Effect.fail(
