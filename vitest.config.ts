@@ -22,6 +22,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: "forks",
+    reporters: ["default", "./vitest.summary.ts"],
     sequence: { concurrent: false }
   }
 })
