@@ -1,0 +1,60 @@
+/**
+ * The `stpp` command: `request`, `doctor` and `demo`, on `@effect/cli`. `run` turns the argument
+ * list into an exit code; `bin.ts` runs it on Node.
+ *
+ * @since 0.1.0
+ */
+import * as CliConfig from "@effect/cli/CliConfig"
+import * as Command from "@effect/cli/Command"
+import * as ValidationError from "@effect/cli/ValidationError"
+import * as Effect from "effect/Effect"
+import * as Ref from "effect/Ref"
+import * as Demo from "./Demo.js"
+import * as Doctor from "./Doctor.js"
+import { CliContext, scanLogLevel } from "./internal/context.js"
+import * as Request from "./Request.js"
+
+/**
+ * The version printed by `--version`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const VERSION = "0.1.0"
+
+/**
+ * The root command and its subcommands.
+ *
+ * @since 0.1.0
+ * @category commands
+ */
+export const command = Command.make("stpp").pipe(
+  Command.withDescription(
+    "Talk to the Secure Trading gateway the way the library does: send a request, check DNS and TLS, " +
+      "or run the demo. " +
+      "Every command takes --help; --version prints the version."
+  ),
+  Command.withSubcommands([Request.command, Doctor.command, Demo.command])
+)
+
+const cli = Command.run(command, { name: "stpp", version: VERSION })
+
+/**
+ * Runs the command line (`process.argv`: the runtime and the script come first) and returns the
+ * exit code: 2 for bad usage (the message is on standard error), otherwise the command's own.
+ *
+ * @since 0.1.0
+ * @category running
+ */
+export const run = (argv: ReadonlyArray<string>) =>
+  Effect.gen(function*() {
+    const exitCode = yield* Ref.make(0)
+    return yield* cli(argv).pipe(
+      Effect.zipRight(Ref.get(exitCode)),
+      Effect.catchIf(ValidationError.isValidationError, () => Effect.succeed(2)),
+      Effect.provideService(CliContext, { exitCode, logLevel: scanLogLevel(argv.slice(2)) }),
+      // The built-in options (--help, --version, --log-level, ...) still work; the help lists each
+      // command's own options only.
+      Effect.provide(CliConfig.layer({ showBuiltIns: false }))
+    )
+  })

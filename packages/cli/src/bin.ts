@@ -1,0 +1,30 @@
+/**
+ * The `stpp` executable: runs `Cli.run` on Node and exits with its code.
+ *
+ * @since 0.1.0
+ */
+import * as NodeContext from "@effect/platform-node/NodeContext"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Cli from "./Cli.js"
+
+NodeRuntime.runMain(Cli.run(process.argv).pipe(Effect.provide(NodeContext.layer)), {
+  disableErrorReporting: true,
+  disablePrettyLogger: true,
+  teardown: (exit) => {
+    const code = Exit.isSuccess(exit)
+      ? Number(exit.value)
+      : Cause.isInterruptedOnly(exit.cause)
+      ? 130
+      : 1
+    if (Exit.isFailure(exit) && !Cause.isInterruptedOnly(exit.cause)) {
+      process.stderr.write(`stpp: unexpected failure: ${Cause.pretty(exit.cause).split("\n")[0]}\n`)
+    }
+    process.exitCode = code
+    // Everything was closed with the scope; should a handle linger, it does not hold the exit.
+    // eslint-disable-next-line no-restricted-globals -- the process entry point, not library time
+    setTimeout(() => process.exit(code), 1000).unref()
+  }
+})

@@ -1,0 +1,126 @@
+/**
+ * The `--body` file of `stpp request`: read, parsed and checked before anything is sent. Messages
+ * name the file and the fields at fault, never a value from it (it may hold card data).
+ *
+ * @internal
+ */
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as Requests from "@stpp/gateway/Requests"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
+
+type Json = Record<string, unknown>
+
+const isObject = (u: unknown): u is Json => typeof u === "object" && u !== null && !Array.isArray(u)
+
+const MODELLED: ReadonlySet<string> = new Set([
+  "AUTH",
+  "ACCOUNTCHECK",
+  "REFUND",
+  "TRANSACTIONQUERY",
+  "TRANSACTIONUPDATE"
+])
+
+const decodeRequest = Schema.decodeUnknownEither(Requests.Request)
+
+/** The paths of the fields a schema rejected (never their values). */
+const pathsOf = (error: ParseResult.ParseError): ReadonlyArray<string> => {
+  const paths = ParseResult.ArrayFormatter.formatErrorSync(error).map((i) =>
+    i.path.length === 0 ? "(the object)" : i.path.map(String).join(".")
+  )
+  return Array.from(new Set(paths))
+}
+
+/**
+ * Checks each request item: an object with `requesttypedescriptions` (a non-empty list of names);
+ * the request types this project models are also checked against their schemas, so a mistake is
+ * an exit 2 here, not a gateway error. Adds `sitereference` from `STPP_SITE_REFERENCE` when an item
+ * has none (in the filter for TRANSACTIONQUERY and TRANSACTIONUPDATE).
+ */
+export const check = (
+  file: string,
+  json: unknown,
+  sitereference: string | undefined
+): Either.Either<ReadonlyArray<Json>, string> => {
+  const items: ReadonlyArray<unknown> = Array.isArray(json) ? json : [json]
+  if (items.length === 0) {
+    return Either.left(`--body: "${file}" holds an empty array; allowed: a request object or a non-empty array of them`)
+  }
+  const out: Array<Json> = []
+  for (let i = 0; i < items.length; i++) {
+    const where = items.length > 1 ? `request ${i + 1} in "${file}"` : `the request in "${file}"`
+    const item = items[i]
+    if (!isObject(item)) return Either.left(`--body: ${where} is not a JSON object`)
+    const types = item.requesttypedescriptions
+    if (
+      !Array.isArray(types) || types.length === 0 ||
+      !types.every((t) => typeof t === "string" && /^[A-Z0-9_]+$/.test(t))
+    ) {
+      return Either.left(
+        `--body: ${where} has no valid "requesttypedescriptions"; allowed: a list of request types, e.g. ["AUTH"]`
+      )
+    }
+    let full: Json = item
+    if (sitereference !== undefined) {
+      if (isObject(item.filter)) {
+        if (item.filter.sitereference === undefined) {
+          full = { ...item, filter: { ...item.filter, sitereference: [{ value: sitereference }] } }
+        }
+      } else if (item.sitereference === undefined) {
+        full = { ...item, sitereference }
+      }
+    }
+    if (types.length === 1 && MODELLED.has(types[0] as string)) {
+      const decoded = decodeRequest(full)
+      if (Either.isLeft(decoded)) {
+        return Either.left(
+          `--body: ${where} (${types[0]}) is invalid at ${pathsOf(decoded.left).join(", ")}${
+            full.sitereference === undefined && item.filter === undefined
+              ? " (set STPP_SITE_REFERENCE or give sitereference)"
+              : ""
+          }`
+        )
+      }
+    }
+    out.push(full)
+  }
+  return Either.right(out)
+}
+
+/** Reads and checks the file; the message of a failure is one line naming `--body`. */
+export const read = (
+  file: string,
+  sitereference: string | undefined
+): Effect.Effect<ReadonlyArray<Json>, string, FileSystem.FileSystem> =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const text = yield* fs.readFileString(file).pipe(
+      Effect.mapError((e) => {
+        const reason = e._tag === "SystemError"
+          ? e.reason === "NotFound"
+            ? "no such file"
+            : e.reason === "PermissionDenied"
+            ? "permission denied"
+            : e.reason === "BadResource"
+            ? "not a regular file"
+            : e.reason
+          : "not readable"
+        return `--body: cannot read "${file}": ${reason}; allowed: a readable file holding the request as JSON`
+      })
+    )
+    let json: unknown
+    try {
+      json = JSON.parse(text)
+    } catch (e) {
+      // The parser's message may quote the text, which may hold a card number: only the position.
+      const position = /position (\d+)/.exec(String(e))
+      return yield* Effect.fail(
+        `--body: "${file}" is not valid JSON${
+          position === null ? "" : ` (at character ${position[1]})`
+        }; allowed: a request object or an array of them`
+      )
+    }
+    return yield* check(file, json, sitereference)
+  })
