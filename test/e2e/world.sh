@@ -268,8 +268,10 @@ start_nft() {
 table inet $NFT_TABLE {
   counter swallowed { }
   counter blackholed { }
-  chain output {
-    type filter hook output priority 0; policy accept;
+  # Dropped on input, not output: a local packet dropped on output fails the sender's sendmsg at
+  # once (EPERM), which is a network error, not a server that swallows queries.
+  chain input {
+    type filter hook input priority 0; policy accept;
     ip daddr $SWALLOW_ADDR meta l4proto { udp, tcp } th dport 53 counter name swallowed drop
     ip daddr $BLACKHOLE_ADDR tcp dport $TLS_PORT tcp flags & (syn | ack) == syn counter name blackholed drop
   }

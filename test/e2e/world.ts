@@ -135,6 +135,37 @@ export const queriesFor = (w: World, qname: string, qtype: string, server?: stri
     l.includes(`query: ${qname} IN ${qtype} `) && (server === undefined || l.trimEnd().endsWith(`(${server})`))
   ).length
 
+/** Makes a DNS server drop every query until the returned function is called. */
+export const silenceNameserver = (w: World, address: string): () => void => {
+  const out = ChildProcess.execFileSync("nft", [
+    "--echo",
+    "--handle",
+    "insert",
+    "rule",
+    "inet",
+    w.nftTable,
+    "input",
+    "ip",
+    "daddr",
+    address,
+    "meta",
+    "l4proto",
+    "{",
+    "udp,",
+    "tcp",
+    "}",
+    "th",
+    "dport",
+    "53",
+    "drop"
+  ], { encoding: "utf8" })
+  const m = /# handle (\d+)/.exec(out)
+  if (m === null) throw new Error(`nft did not return a handle: ${out}`)
+  return () => {
+    ChildProcess.execFileSync("nft", ["delete", "rule", "inet", w.nftTable, "input", "handle", m[1]])
+  }
+}
+
 /** Packets an nft named counter has dropped so far. */
 export const nftCounter = (w: World, name: "swallowed" | "blackholed"): number => {
   const out = ChildProcess.execFileSync("nft", ["list", "counter", "inet", w.nftTable, name], { encoding: "utf8" })
@@ -198,7 +229,12 @@ export const authBody = (w: World, orderreference: string): string => {
 export const stpp = (
   w: World,
   args: ReadonlyArray<string>,
-  options: { readonly env?: Readonly<Record<string, string>>; readonly killAfterMs?: number } = {}
+  options: {
+    readonly env?: Readonly<Record<string, string>>
+    readonly killAfterMs?: number
+    /** Called with each result line as it is printed (to steer the world between `--repeat` requests). */
+    readonly onLine?: (line: Line, index: number) => void
+  } = {}
 ): Promise<Run> =>
   new Promise((resolve) => {
     const started = Date.now()
@@ -218,7 +254,18 @@ export const stpp = (
     })
     let stdout = ""
     let stderr = ""
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()))
+    let seen = 0
+    child.stdout.on("data", (d: Buffer) => {
+      stdout += d.toString()
+      const complete = stdout.split("\n").slice(0, -1).filter((l) => l.trim().startsWith("{"))
+      for (; seen < complete.length; seen++) {
+        try {
+          options.onLine?.(JSON.parse(complete[seen]) as Line, seen)
+        } catch {
+          // not a result line, or the callback failed: the test's assertions report it
+        }
+      }
+    })
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()))
     const timer = setTimeout(() => child.kill("SIGKILL"), options.killAfterMs ?? 60_000)
     child.on("close", (code) => {

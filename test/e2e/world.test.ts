@@ -1,0 +1,233 @@
+/**
+ * `stpp request` against the fault world (issue 11): a real BIND9 and a real nginx on loopback,
+ * started by `world.sh up`. Each test asserts the exit code and the JSON line, then asks the
+ * servers' own logs (nginx access logs, BIND's query log, nft counters) what really reached them.
+ * Skips (with the reason on stderr) unless `pnpm test:e2e` brought the world up.
+ */
+import * as Fs from "node:fs"
+import * as Path from "node:path"
+import { afterAll, describe, expect, it } from "vitest"
+import {
+  authBody,
+  baseArgs,
+  leaks,
+  nftCounter,
+  nginxLines,
+  nginxPosts,
+  nsupdate,
+  queriesFor,
+  type Run,
+  silenceNameserver,
+  skipReason,
+  stpp,
+  stppCommand,
+  type World,
+  world
+} from "./world.js"
+
+const outputs: Array<string> = []
+const record = (run: Run): Run => {
+  outputs.push(run.stdout, run.stderr)
+  return run
+}
+
+const w = world as World
+let order = 0
+const run = async (
+  host: string,
+  extra: ReadonlyArray<string> = [],
+  options: Parameters<typeof stpp>[2] = {}
+): Promise<Run> =>
+  record(await stpp(w, ["--body", authBody(w, `e2e-${order++}`), ...baseArgs(w, host, extra)], options))
+
+describe.skipIf(world === undefined)(
+  `stpp against BIND9 and nginx (${stppCommand().isCli ? "the CLI" : "the stand-in driver"})`,
+  () => {
+    if (world === undefined) it.skip(skipReason ?? "world not up", () => {})
+
+    describe("S: secure connection", () => {
+      it("S1: the good chain is verified with SNI and the request reaches nginx once", async () => {
+        const before = nginxPosts(w, "good")
+        const r = await run("good")
+        expect(r.code, r.stderr).toBe(0)
+        expect(r.lines).toHaveLength(1)
+        expect(r.lines[0]).toMatchObject({ outcome: "ok", address: w.cases.good, attempts: 1, error: null })
+        expect(JSON.stringify(r.lines[0].response)).toContain("\"errorcode\":\"0\"")
+        expect(nginxPosts(w, "good")).toBe(before + 1)
+        const last = nginxLines(w, "good").at(-1) ?? ""
+        expect(last).toContain(`"good.${w.zone}"`) // SNI sent
+        expect(last).toMatch(/TLSv1\.[23]$/)
+      })
+
+      const refusals: ReadonlyArray<readonly [string, string, RegExp]> = [
+        ["expired", "CertificateExpired", /expired/i],
+        ["notyetvalid", "CertificateNotYetValid", /not valid until/i],
+        ["wrongname", "HostnameMismatch", /./],
+        ["selfsigned", "SelfSignedCertificate", /self-signed/i],
+        ["unknownroot", "UnknownIssuer", /not in the trust store|untrusted/i],
+        ["nointermediate", "UnknownIssuer", /intermediate/i],
+        ["tls10", "ProtocolRefused", /./]
+      ]
+      for (const [name, tag, words] of refusals) {
+        it(`S1/S4: ${name} is refused as ${tag}: exit 5, one attempt, nothing reaches nginx`, async () => {
+          const before = nginxPosts(w, name)
+          const r = await run(name, ["--max-retries", "5"])
+          expect(r.code, r.stdout + r.stderr).toBe(5)
+          expect(r.lines).toHaveLength(1)
+          expect(r.lines[0]).toMatchObject({ outcome: "refused", address: w.cases[name], attempts: 1, response: null })
+          expect(JSON.stringify(r.lines[0])).toContain(tag)
+          expect(r.stderr).toMatch(words) // the operator's words
+          expect(nginxPosts(w, name)).toBe(before) // no request byte over an unverified connection
+        })
+      }
+
+      it("S3: trusting only another root refuses the good chain", async () => {
+        const before = nginxPosts(w, "good")
+        const r = record(
+          await stpp(w, [
+            "--body",
+            authBody(w, `e2e-${order++}`),
+            "--url",
+            `https://good.${w.zone}:${w.tlsPort}/json/`,
+            "--nameserver",
+            `${w.nameservers[0]}:53`,
+            "--ca",
+            w.untrustedCaFile
+          ])
+        )
+        expect(r.code).toBe(5)
+        expect(JSON.stringify(r.lines[0])).toContain("UnknownIssuer")
+        expect(nginxPosts(w, "good")).toBe(before)
+      })
+    })
+
+    describe("D: DNS load balancing", () => {
+      afterAll(() => nsupdate(w, "webservices", [w.cases.good], 1))
+
+      it("D1/D2/S2: after an nsupdate the next request follows the record's 1 s TTL to a node with a rotated certificate, in one process", async () => {
+        nsupdate(w, "webservices", [w.cases.good], 1)
+        const good = nginxPosts(w, "good")
+        const rotated = nginxPosts(w, "rotated")
+        const queries = queriesFor(w, `webservices.${w.zone}`, "A")
+        const r = await run("webservices", ["--repeat", "2", "--interval", "2500ms"], {
+          onLine: (_line, i) => {
+            if (i === 0) nsupdate(w, "webservices", [w.cases.rotated], 1)
+          }
+        })
+        expect(r.code, r.stderr).toBe(0)
+        expect(r.lines.map((l) => [l.outcome, l.address])).toEqual([
+          ["ok", w.cases.good],
+          ["ok", w.cases.rotated]
+        ])
+        expect(nginxPosts(w, "good")).toBe(good + 1)
+        expect(nginxPosts(w, "rotated")).toBe(rotated + 1)
+        // resolved again once the TTL ran out: at least two A queries reached BIND
+        expect(queriesFor(w, `webservices.${w.zone}`, "A") - queries).toBeGreaterThanOrEqual(2)
+      })
+
+      it("D3: a dead first nameserver costs one DNS time-out, then the next one answers", async () => {
+        const swallowed = nftCounter(w, "swallowed")
+        const answered = queriesFor(w, `good.${w.zone}`, "A", w.nameservers[1])
+        const r = record(
+          await stpp(w, [
+            "--body",
+            authBody(w, `e2e-${order++}`),
+            "--url",
+            `https://good.${w.zone}:${w.tlsPort}/json/`,
+            "--nameserver",
+            `${w.swallow}:53`,
+            "--nameserver",
+            `${w.nameservers[1]}:53`,
+            "--ca",
+            w.caFile,
+            "--dns-timeout",
+            "400ms"
+          ], { env: { STPP_DNS_DISCOVERY: "false" } })
+        )
+        expect(r.code, r.stderr).toBe(0)
+        expect(r.lines[0]).toMatchObject({ outcome: "ok", address: w.cases.good })
+        const dropped = nftCounter(w, "swallowed") - swallowed
+        expect(dropped).toBeGreaterThanOrEqual(1)
+        expect(dropped).toBeLessThanOrEqual(2) // one query (A, maybe AAAA), not the system resolver's retries
+        expect(queriesFor(w, `good.${w.zone}`, "A", w.nameservers[1])).toBe(answered + 1)
+        expect(r.lines[0].elapsedMs).toBeGreaterThanOrEqual(350)
+        expect(r.lines[0].elapsedMs).toBeLessThan(400 + 1500)
+      })
+
+      it("D4: the servers come from BIND's NS records: with the configured one silenced, the discovered ones answer", async () => {
+        const nsQueries = queriesFor(w, w.zone, "NS")
+        const others = () =>
+          queriesFor(w, `good.${w.zone}`, "A", w.nameservers[1]) +
+          queriesFor(w, `good.${w.zone}`, "A", w.nameservers[2])
+        const before = others()
+        let unsilence: (() => void) | undefined
+        try {
+          const r = await run("good", ["--repeat", "3", "--interval", "2500ms", "--dns-timeout", "300ms"], {
+            onLine: (_line, i) => {
+              if (i === 0) unsilence = silenceNameserver(w, w.nameservers[0])
+            }
+          })
+          expect(r.code, r.stderr).toBe(0)
+          expect(r.lines.map((l) => l.outcome)).toEqual(["ok", "ok", "ok"])
+        } finally {
+          unsilence?.()
+        }
+        expect(queriesFor(w, w.zone, "NS") - nsQueries).toBeGreaterThanOrEqual(1)
+        expect(others() - before).toBeGreaterThanOrEqual(1)
+      })
+    })
+
+    describe("R: retries and time-outs", () => {
+      it("R1/R2: a black-holed address (SYNs dropped) is given up within the retry time-out: exit 3", async () => {
+        const dropped = nftCounter(w, "blackholed")
+        const r = await run("blackhole", ["--connect-timeout", "500ms", "--retry-timeout", "3s", "--max-retries", "20"])
+        expect(r.code, r.stderr).toBe(3)
+        expect(r.lines[0]).toMatchObject({ outcome: "not_sent", address: w.blackhole, response: null })
+        expect(JSON.stringify(r.lines[0])).toContain("ConnectTimeout")
+        expect(r.lines[0].attempts).toBeGreaterThanOrEqual(3)
+        expect(r.lines[0].attempts).toBeLessThanOrEqual(6)
+        expect(r.lines[0].elapsedMs).toBeLessThanOrEqual(3000 + 300)
+        expect(nftCounter(w, "blackholed") - dropped).toBeGreaterThanOrEqual(r.lines[0].attempts)
+      })
+
+      it("R1: --max-retries bounds the attempts", async () => {
+        const r = await run("blackhole", ["--connect-timeout", "300ms", "--retry-timeout", "20s", "--max-retries", "2"])
+        expect(r.code).toBe(3)
+        expect(r.lines[0].attempts).toBe(3)
+        expect(r.lines[0].elapsedMs).toBeLessThan(3 * 300 + 1500)
+      })
+
+      it("R3: nginx closes after reading the request (444): outcome unknown, exit 4, exactly one request in its log", async () => {
+        const before = nginxPosts(w, "reset")
+        const r = await run("reset", ["--max-retries", "5"])
+        expect(r.code, r.stderr).toBe(4)
+        expect(r.lines[0]).toMatchObject({ outcome: "outcome_unknown", address: w.cases.reset, attempts: 1 })
+        expect(nginxPosts(w, "reset")).toBe(before + 1)
+        expect(nginxLines(w, "reset").at(-1)).toContain("\" 444 ")
+      })
+    })
+
+    describe("L: logging", () => {
+      it("L1: no card data or password in any output of the runs above nor in any server's log file", () => {
+        expect(outputs.length).toBeGreaterThan(10)
+        for (const text of outputs) expect(leaks(text, w.password)).toEqual([])
+        const files: Array<string> = []
+        const walk = (dir: string) => {
+          for (const e of Fs.readdirSync(dir, { withFileTypes: true })) {
+            const p = Path.join(dir, e.name)
+            if (e.isDirectory()) walk(p)
+            else if (/\.(log|err|out)$/.test(e.name)) files.push(p)
+          }
+        }
+        walk(w.dir)
+        expect(files.some((f) => f.endsWith("query.log"))).toBe(true)
+        for (const f of files) {
+          expect({ file: f, leaks: leaks(Fs.readFileSync(f, "utf8")) }).toEqual({
+            file: f,
+            leaks: []
+          })
+        }
+      })
+    })
+  }
+)
