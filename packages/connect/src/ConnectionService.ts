@@ -379,6 +379,19 @@ export const make: Effect.Effect<
       const started = yield* Clock.currentTimeMillis
       const built = buildRequest(request)
       const state = { attempts: 0, address: undefined as string | undefined }
+      const closedBeforeWrite = (lastMessage: string, address: string | undefined) =>
+        Effect.flatMap(Clock.currentTimeMillis, (now) =>
+          Effect.fail(
+            new NotSent({
+              host,
+              attempts: state.attempts,
+              elapsedMillis: now - started,
+              lastError: "ConnectionClosed",
+              lastMessage,
+              address,
+              reference: request.reference
+            })
+          ))
       // A kept-alive connection the server closed before our first byte went out is not a failure
       // of the request: nothing was sent, so it goes again on another connection. Bounded.
       for (let round = 0; round <= settings.maxSockets + 1; round++) {
@@ -416,31 +429,13 @@ export const make: Effect.Effect<
           reusedConnection === undefined &&
           (state.attempts > policy.settings.maxRetries || now - started > latestStartMillis)
         ) {
-          return yield* Effect.fail(
-            new NotSent({
-              host,
-              attempts: state.attempts,
-              elapsedMillis: now - started,
-              lastError: "ConnectionClosed",
-              lastMessage: `the connection to ${p.address} closed before the request could be written (${sent.reason})`,
-              address: p.address,
-              reference: request.reference
-            })
+          return yield* closedBeforeWrite(
+            `the connection to ${p.address} closed before the request could be written (${sent.reason})`,
+            p.address
           )
         }
       }
-      const now = yield* Clock.currentTimeMillis
-      return yield* Effect.fail(
-        new NotSent({
-          host,
-          attempts: state.attempts,
-          elapsedMillis: now - started,
-          lastError: "ConnectionClosed",
-          lastMessage: "every connection closed before the request could be written",
-          address: state.address,
-          reference: request.reference
-        })
-      )
+      return yield* closedBeforeWrite("every connection closed before the request could be written", state.address)
     }).pipe(
       semaphore.withPermits(1),
       withOwnLogging,
