@@ -84,7 +84,11 @@ const wellFormed: fc.Arbitrary<Answer> = fc.tuple(
 
 const broken: fc.Arbitrary<Answer> = fc.oneof(
   // truncated: Content-Length says more than is sent
-  fc.tuple(jsonBody, fc.integer({ min: 1, max: 10_000 }), fc.constantFrom("end", "destroy", "hang")).map((
+  fc.tuple(
+    jsonBody,
+    fc.integer({ min: 1, max: 10_000 }),
+    fc.constantFrom<"end" | "destroy" | "hang">("end", "destroy", "hang")
+  ).map((
     [body, extra, end]
   ) => ({
     kind: "bytes" as const,
@@ -101,7 +105,10 @@ const broken: fc.Arbitrary<Answer> = fc.oneof(
     fc.constantFrom("end", "destroy") as fc.Arbitrary<"end" | "destroy">
   ).map(([line, end]) => ({ kind: "bytes" as const, bytes: enc.encode(`${line}\r\n\r\n{}`), end })),
   // random bytes, then close or hang
-  fc.tuple(fc.uint8Array({ minLength: 0, maxLength: 300 }), fc.constantFrom("end", "destroy", "hang")).map((
+  fc.tuple(
+    fc.uint8Array({ minLength: 0, maxLength: 300 }),
+    fc.constantFrom<"end" | "destroy" | "hang">("end", "destroy", "hang")
+  ).map((
     [bytes, end]
   ) => ({ kind: "bytes" as const, bytes, end })),
   // bad chunked encoding
