@@ -1,0 +1,375 @@
+/**
+ * What every benchmark shares: a test CA and certificate, TLS servers on loopback in a worker
+ * thread, DNS servers from the simulator, the ConnectionService built on them, closed-loop load
+ * drivers, statistics and plain-text tables. Bench code only: it reads the wall clock freely.
+ */
+import * as ConnectionConfig from "@stpp/connect/ConnectionConfig"
+import * as ConnectionService from "@stpp/connect/ConnectionService"
+import { DnsServer, TestCa } from "@stpp/simulator"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
+import * as ManagedRuntime from "effect/ManagedRuntime"
+import * as Scope from "effect/Scope"
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import { performance } from "node:perf_hooks"
+import { Worker } from "node:worker_threads"
+
+export const HOST = "gateway.stpp.test"
+
+/** The request every client sends: the same headers and body. */
+export const BODY = JSON.stringify({
+  alias: "webservices@merchant.example",
+  version: "1.00",
+  request: [{
+    requesttypedescriptions: ["AUTH"],
+    sitereference: "test_site12345",
+    accounttypedescription: "ECOM",
+    currencyiso3a: "GBP",
+    baseamount: "1050",
+    orderreference: "order-2024-000123"
+  }]
+})
+export const HEADERS: Readonly<Record<string, string>> = { "content-type": "application/json" }
+export const PATH = "/json/"
+
+// -----------------------------------------------------------------------------
+// statistics and tables
+// -----------------------------------------------------------------------------
+
+export const median = (xs: ReadonlyArray<number>): number => {
+  if (xs.length === 0) return Number.NaN
+  const s = [...xs].sort((a, b) => a - b)
+  return s.length % 2 === 1 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2
+}
+
+/** Nearest-rank percentile of an unsorted sample. */
+export const percentile = (xs: ReadonlyArray<number>, p: number): number => {
+  if (xs.length === 0) return Number.NaN
+  const s = Float64Array.from(xs).sort()
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]
+}
+
+export const fmt = (n: number, digits = 0): string =>
+  Number.isFinite(n)
+    ? n.toLocaleString("en-GB", { minimumFractionDigits: digits, maximumFractionDigits: digits })
+    : "-"
+
+export const ratio = (n: number, base: number, digits = 2): string =>
+  Number.isFinite(n / base) ? `${(n / base).toFixed(digits)}x` : "-"
+
+/** Prints a plain-text table: numbers right-aligned, text left-aligned. */
+export const table = (
+  title: string,
+  headers: ReadonlyArray<string>,
+  rows: ReadonlyArray<ReadonlyArray<string>>
+): void => {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)))
+  const numeric = headers.map((_, i) => rows.every((r) => /^[-+\d.,x% <>≤≥]*$/.test(r[i] ?? "")))
+  const line = (cells: ReadonlyArray<string>) =>
+    cells.map((c, i) => (numeric[i] ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join("  ").trimEnd()
+  const out = [title, line(headers), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)]
+  console.log(`\n${out.join("\n")}`)
+}
+
+export const note = (text: string): void => console.log(text)
+
+// -----------------------------------------------------------------------------
+// process facts
+// -----------------------------------------------------------------------------
+
+export const openFds = (): number => Fs.readdirSync("/proc/self/fd").length
+
+export const mib = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(1)} MiB`
+
+export const gc = async (): Promise<void> => {
+  const g = (globalThis as { gc?: () => void }).gc
+  if (g !== undefined) {
+    g()
+    await sleep(20)
+    g()
+  }
+}
+
+export const sleep = (millis: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, millis))
+
+// -----------------------------------------------------------------------------
+// certificates
+// -----------------------------------------------------------------------------
+
+export interface Certificates {
+  /** The root the clients trust, PEM. */
+  readonly ca: string
+  /** Same root in a file, for `STPP_CA_FILE`. */
+  readonly caFile: string
+  readonly key: string
+  /** Leaf plus intermediate, what the server sends. */
+  readonly chain: string
+  readonly dispose: () => void
+}
+
+export const certificates = async (): Promise<Certificates> => {
+  const { ca, leaf } = await Effect.runPromise(Effect.gen(function*() {
+    const ca = yield* TestCa.make()
+    const leaves = yield* TestCa.leaves(ca, HOST)
+    return { ca, leaf: leaves.good }
+  }))
+  const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "stpp-bench-"))
+  const caFile = Path.join(dir, "root.pem")
+  Fs.writeFileSync(caFile, ca.root.cert)
+  return {
+    ca: ca.root.cert,
+    caFile,
+    key: leaf.key,
+    chain: leaf.chain,
+    dispose: () => Fs.rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+// -----------------------------------------------------------------------------
+// TLS servers (worker thread)
+// -----------------------------------------------------------------------------
+
+export interface ServerStats {
+  readonly requests: Readonly<Record<string, number>>
+  readonly connections: Readonly<Record<string, number>>
+}
+
+export interface TlsServers {
+  readonly port: number
+  /** Requests answered and TLS connections accepted so far, per address. */
+  readonly stats: () => Promise<ServerStats>
+  /** Closes every server and socket and ends the worker. */
+  readonly close: () => Promise<void>
+}
+
+const startWorker = (
+  addresses: ReadonlyArray<string>,
+  certs: Certificates,
+  keepAliveTimeoutMillis: number
+): Promise<TlsServers> =>
+  new Promise((resolve, reject) => {
+    const worker = new Worker(new URL("./TlsServerWorker.js", import.meta.url), {
+      workerData: { addresses, key: certs.key, cert: certs.chain, keepAliveTimeoutMillis }
+    })
+    const exited = new Promise<void>((r) => worker.once("exit", () => r()))
+    worker.once("error", reject)
+    worker.once("message", (m: { port?: number; error?: string }) => {
+      if (m.error !== undefined || m.port === undefined) {
+        void worker.terminate().then(() => reject(new Error(m.error ?? "no port")))
+        return
+      }
+      const ask = <A>(message: string, key: string) =>
+        new Promise<A>((r) => {
+          const on = (answer: Record<string, unknown>) => {
+            if (key in answer) {
+              worker.off("message", on)
+              r(answer[key] as A)
+            }
+          }
+          worker.on("message", on)
+          worker.postMessage(message)
+        })
+      resolve({
+        port: m.port,
+        stats: () => ask<ServerStats>("stats", "stats"),
+        close: async () => {
+          await ask("close", "closed")
+          await exited
+        }
+      })
+    })
+  })
+
+/** TLS servers on `addresses` (all 127.x), one port, in a worker thread. */
+export const tlsServers = async (
+  addresses: ReadonlyArray<string>,
+  certs: Certificates,
+  options: { readonly keepAliveTimeoutMillis?: number } = {}
+): Promise<TlsServers> => {
+  for (let i = 0;; i++) {
+    try {
+      return await startWorker(addresses, certs, options.keepAliveTimeoutMillis ?? 30_000)
+    } catch (e) {
+      // the random port of the first address may be taken on another: try again
+      if (i >= 5) throw e
+    }
+  }
+}
+
+// -----------------------------------------------------------------------------
+// DNS servers (the simulator's, in this process)
+// -----------------------------------------------------------------------------
+
+export interface DnsServers {
+  readonly servers: ReadonlyArray<DnsServer.DnsServer>
+  readonly run: <A>(effect: Effect.Effect<A>) => Promise<A>
+  readonly close: () => Promise<void>
+}
+
+/** DNS servers on `addresses`, all on one port, serving `records` in the given modes. */
+export const dnsServers = async (
+  specs: ReadonlyArray<{ readonly address: string; readonly mode?: DnsServer.Mode }>,
+  records: ReadonlyArray<DnsServer.ZoneRecord>
+): Promise<DnsServers> => {
+  const scope = Effect.runSync(Scope.make())
+  const servers = await Effect.runPromise(
+    Effect.gen(function*() {
+      const out: Array<DnsServer.DnsServer> = []
+      for (const spec of specs) {
+        out.push(
+          yield* DnsServer.make({
+            address: spec.address,
+            port: out[0]?.port ?? 0,
+            records,
+            mode: spec.mode ?? "answer"
+          })
+        )
+      }
+      return out
+    }).pipe(Scope.extend(scope))
+  )
+  return {
+    servers,
+    run: (effect) => Effect.runPromise(effect),
+    close: () => Effect.runPromise(Scope.close(scope, Exit.void))
+  }
+}
+
+// -----------------------------------------------------------------------------
+// the ConnectionService on those servers
+// -----------------------------------------------------------------------------
+
+export type Service = ConnectionService.ConnectionService["Type"]
+
+export interface ServiceRuntime {
+  readonly runtime: ManagedRuntime.ManagedRuntime<ConnectionService.ConnectionService, unknown>
+  readonly service: Service
+  readonly dispose: () => Promise<void>
+}
+
+export const connectionService = async (
+  port: number,
+  nameservers: ReadonlyArray<string>,
+  certs: Certificates,
+  settings: ConnectionConfig.ConnectionSettingsInput = {}
+): Promise<ServiceRuntime> => {
+  const layer = ConnectionService.layerWithoutConfig.pipe(
+    Layer.provide(ConnectionConfig.layer({
+      url: `https://${HOST}:${port}${PATH}`,
+      nameservers: [...nameservers],
+      dnsDiscovery: false,
+      trustStore: "only",
+      caFiles: [certs.caFile],
+      ...settings
+    }))
+  )
+  const runtime = ManagedRuntime.make(layer)
+  const service = await runtime.runPromise(ConnectionService.ConnectionService)
+  return { runtime, service, dispose: () => runtime.dispose() }
+}
+
+// -----------------------------------------------------------------------------
+// load
+// -----------------------------------------------------------------------------
+
+export interface RunResult {
+  readonly requests: number
+  readonly errors: number
+  readonly elapsedMillis: number
+  /** Latency of each successful request, ms. */
+  readonly latencies: ReadonlyArray<number>
+  /** The first error, as text, if any. */
+  readonly firstError: string | undefined
+  /** CPU time of the whole process (client and the server's worker thread), µs. */
+  readonly cpuMicros: number
+}
+
+export const perSecond = (r: RunResult): number => (r.requests - r.errors) / (r.elapsedMillis / 1000)
+
+export const cpuPerRequest = (r: RunResult): number => r.cpuMicros / r.requests
+
+/**
+ * A closed loop with Promises: `concurrency` workers, each sending its next request when the last
+ * one answered, until `total` requests were sent.
+ */
+export const loadPromise = async (
+  total: number,
+  concurrency: number,
+  send: () => Promise<unknown>
+): Promise<RunResult> => {
+  const latencies: Array<number> = []
+  let next = 0
+  let errors = 0
+  let firstError: string | undefined
+  const c0 = process.cpuUsage()
+  const t0 = performance.now()
+  const worker = async () => {
+    while (next < total) {
+      next++
+      const s = performance.now()
+      try {
+        await send()
+        latencies.push(performance.now() - s)
+      } catch (e) {
+        errors++
+        firstError ??= String(e)
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(concurrency, total) }, worker))
+  const elapsedMillis = performance.now() - t0
+  const c = process.cpuUsage(c0)
+  return { requests: total, errors, elapsedMillis, latencies, firstError, cpuMicros: c.user + c.system }
+}
+
+/** The same closed loop as Effect fibers, the way an Effect application calls the service. */
+export const loadEffect = <A, E>(
+  runtime: ManagedRuntime.ManagedRuntime<ConnectionService.ConnectionService, unknown>,
+  total: number,
+  concurrency: number,
+  send: Effect.Effect<A, E>
+): Promise<RunResult> => {
+  const latencies: Array<number> = []
+  let next = 0
+  let errors = 0
+  let firstError: string | undefined
+  const one = Effect.suspend(() => {
+    const s = performance.now()
+    return Effect.matchEffect(send, {
+      onFailure: (e) =>
+        Effect.sync(() => {
+          errors++
+          firstError ??= String(e)
+        }),
+      onSuccess: () => Effect.sync(() => void latencies.push(performance.now() - s))
+    })
+  })
+  const worker = Effect.whileLoop({
+    while: () => next < total,
+    body: () => Effect.suspend(() => (next++, one)),
+    step: () => undefined
+  })
+  return runtime.runPromise(Effect.gen(function*() {
+    const c0 = process.cpuUsage()
+    const t0 = performance.now()
+    yield* Effect.all(Array.from({ length: Math.min(concurrency, total) }, () => worker), {
+      concurrency: "unbounded",
+      discard: true
+    })
+    const elapsedMillis = performance.now() - t0
+    const c = process.cpuUsage(c0)
+    return { requests: total, errors, elapsedMillis, latencies, firstError, cpuMicros: c.user + c.system }
+  }))
+}
+
+/** One POST through the ConnectionService, its body read whole. */
+export const servicePost = (service: Service) => service.request({ path: PATH, body: BODY, headers: HEADERS })
+
+/** Arguments: `--runs=N` and `--requests=N` style overrides. */
+export const arg = (name: string, fallback: number): number => {
+  const hit = process.argv.find((a) => a.startsWith(`--${name}=`))
+  return hit === undefined ? fallback : Number(hit.slice(name.length + 3))
+}

@@ -1,0 +1,92 @@
+/**
+ * The TLS HTTP servers the benchmarks talk to, run in a worker thread so that the server's work
+ * (TLS handshakes, parsing, answering) does not share the event loop of the client being measured.
+ * One node `https` server per loopback address, all on the same port, each answering every request
+ * with the same small JSON body that names the address that answered.
+ *
+ * Protocol with the parent: workerData = { addresses, key, cert, keepAliveTimeoutMillis }; the
+ * worker posts { port } once listening; on "stats" it posts the requests answered and TLS
+ * connections accepted per address; on "close" it destroys every socket, closes the servers and
+ * posts { closed: true }.
+ */
+import type * as Http from "node:http"
+import * as Https from "node:https"
+import * as Net from "node:net"
+import { parentPort, workerData } from "node:worker_threads"
+
+interface Data {
+  readonly addresses: ReadonlyArray<string>
+  readonly key: string
+  readonly cert: string
+  readonly keepAliveTimeoutMillis: number
+}
+
+const data = workerData as Data
+const servers: Array<Https.Server> = []
+const sockets = new Set<Net.Socket>()
+const requests: Record<string, number> = {}
+const connections: Record<string, number> = {}
+
+const listen = (server: Net.Server, address: string, port: number) =>
+  new Promise<number>((resolve, reject) => {
+    server.once("error", reject)
+    server.listen(port, address, () => {
+      server.off("error", reject)
+      resolve((server.address() as Net.AddressInfo).port)
+    })
+  })
+
+const start = async (): Promise<number> => {
+  let port = 0
+  for (const address of data.addresses) {
+    requests[address] = 0
+    connections[address] = 0
+    const payload = JSON.stringify({
+      requestreference: "A0000bench",
+      version: "1.00",
+      address,
+      response: [{ errorcode: "0", errormessage: "Ok", settlestatus: "0", transactionreference: "1-2-3" }]
+    })
+    const server = Https.createServer(
+      { key: data.key, cert: data.cert },
+      (req: Http.IncomingMessage, res: Http.ServerResponse) => {
+        requests[address]++
+        req.on("data", () => undefined)
+        req.on("end", () => {
+          res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(payload) })
+          res.end(payload)
+        })
+      }
+    )
+    server.keepAliveTimeout = data.keepAliveTimeoutMillis
+    server.maxRequestsPerSocket = 0
+    server.on("connection", (s: Net.Socket) => {
+      sockets.add(s)
+      s.on("close", () => sockets.delete(s))
+    })
+    server.on("secureConnection", () => void connections[address]++)
+    server.on("tlsClientError", () => undefined)
+    servers.push(server)
+    port = await listen(server, address, port)
+  }
+  return port
+}
+
+const close = async () => {
+  for (const s of sockets) s.destroy()
+  await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))))
+}
+
+start().then(
+  (port) => parentPort!.postMessage({ port }),
+  (e: unknown) => parentPort!.postMessage({ error: String(e) })
+)
+parentPort!.on("message", (m: unknown) => {
+  if (m === "stats") parentPort!.postMessage({ stats: { requests, connections } })
+  if (m === "close") {
+    void close().then(() => {
+      parentPort!.postMessage({ closed: true })
+      parentPort!.close()
+    })
+  }
+})

@@ -1,0 +1,111 @@
+/**
+ * Warm requests over kept-alive connections: the ConnectionService against undici's `Pool` used
+ * directly, on the same TLS server (a worker thread), same request, same body, at concurrency 1,
+ * 16 and 256. Both may open up to 64 connections (the service's `maxSockets` default).
+ *
+ *   node bench/build/warm.js [--requests=2000] [--runs=5]
+ */
+import * as Undici from "undici"
+import {
+  arg,
+  BODY,
+  certificates,
+  connectionService,
+  cpuPerRequest,
+  dnsServers,
+  fmt,
+  HEADERS,
+  HOST,
+  loadEffect,
+  loadPromise,
+  median,
+  note,
+  PATH,
+  percentile,
+  perSecond,
+  ratio,
+  type RunResult,
+  servicePost,
+  table,
+  tlsServers
+} from "./Harness.js"
+
+const REQUESTS = arg("requests", 2000)
+const RUNS = arg("runs", 5)
+const CONCURRENCY = [1, 16, 256]
+const ADDRESS = "127.0.2.1"
+
+const certs = await certificates()
+const tls = await tlsServers([ADDRESS], certs)
+const dns = await dnsServers([{ address: "127.0.2.53" }], [{ name: HOST, type: "A", value: ADDRESS, ttl: 60 }])
+const nameserver = dns.servers[0].nameserver
+
+note(
+  `Warm requests: ${fmt(REQUESTS)} POSTs per run, ${RUNS} runs per client, interleaved, after one warm-up run; ` +
+    `TLS server on ${ADDRESS} in a worker thread; medians of the per-run figures`
+)
+
+for (const concurrency of CONCURRENCY) {
+  const pool = new Undici.Pool(`https://${ADDRESS}:${tls.port}`, {
+    connections: 64,
+    connect: { ca: certs.ca, servername: HOST }
+  })
+  const undici = () =>
+    pool.request({ path: PATH, method: "POST", headers: HEADERS, body: BODY }).then((r) => r.body.arrayBuffer())
+  const byDefault = await connectionService(tls.port, [nameserver], certs)
+  const noLimit = await connectionService(tls.port, [nameserver], certs, { keepAliveMaxRequests: 1_000_000 })
+
+  const clients: ReadonlyArray<readonly [string, (n: number) => Promise<RunResult>]> = [
+    ["undici Pool (baseline)", (n) => loadPromise(n, concurrency, undici)],
+    ["ConnectionService", (n) => loadEffect(byDefault.runtime, n, concurrency, servicePost(byDefault.service))],
+    [
+      "ConnectionService, keepAliveMaxRequests 1e6",
+      (n) => loadEffect(noLimit.runtime, n, concurrency, servicePost(noLimit.service))
+    ]
+  ]
+  const results = new Map<string, Array<RunResult>>(clients.map(([name]) => [name, []]))
+  for (const [, run] of clients) await run(Math.min(REQUESTS, 500))
+  for (let r = 0; r < RUNS; r++) {
+    for (const [name, run] of clients) results.get(name)!.push(await run(REQUESTS))
+  }
+  const summary = clients.map(([name]) => {
+    const runs = results.get(name)!
+    return {
+      name,
+      rps: median(runs.map(perSecond)),
+      p50: median(runs.map((r) => percentile(r.latencies, 50))),
+      p99: median(runs.map((r) => percentile(r.latencies, 99))),
+      cpu: median(runs.map(cpuPerRequest)),
+      errors: runs.reduce((n, r) => n + r.errors, 0),
+      firstError: runs.find((r) => r.firstError !== undefined)?.firstError
+    }
+  })
+  const base = summary[0]
+  table(
+    `Warm, concurrency ${concurrency}`,
+    ["client", "req/s", "p50 ms", "p99 ms", "CPU µs/req", "errors", "throughput vs undici", "p50 vs undici"],
+    summary.map((s) => [
+      s.name,
+      fmt(s.rps),
+      fmt(s.p50, 2),
+      fmt(s.p99, 2),
+      fmt(s.cpu),
+      fmt(s.errors),
+      ratio(s.rps, base.rps),
+      ratio(s.p50, base.p50)
+    ])
+  )
+  for (const s of summary) if (s.firstError !== undefined) note(`  first error (${s.name}): ${s.firstError}`)
+  await pool.close()
+  await byDefault.dispose()
+  await noLimit.dispose()
+}
+
+const served = await tls.stats()
+await tls.close()
+await dns.close()
+certs.dispose()
+note(
+  `(server: ${fmt(served.requests[ADDRESS])} requests on ${fmt(served.connections[ADDRESS])} TLS connections; ` +
+    `target: >= 0.85x undici throughput)`
+)
