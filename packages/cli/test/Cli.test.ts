@@ -1,0 +1,405 @@
+/**
+ * The `stpp` command's contract, by running the BUILT command (`node packages/cli/bin/stpp.js`, so
+ * `tsc --build` must have run: `pnpm test` does) as a child process against a simulator started
+ * here, in this process, on loopback. Every child is killed at the end of its test or after its
+ * time-out.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import * as GatewayServer from "@stpp/simulator/GatewayServer"
+import * as Simulator from "@stpp/simulator/Simulator"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as ChildProcess from "node:child_process"
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import { fileURLToPath } from "node:url"
+
+const BIN = fileURLToPath(new URL("../bin/stpp.js", import.meta.url))
+const ADDRESSES = ["127.0.0.81", "127.0.0.82", "127.0.0.83"]
+const VISA = "4111111111111111"
+
+interface Run {
+  readonly code: number | null
+  readonly signal: NodeJS.Signals | null
+  readonly stdout: string
+  readonly stderr: string
+}
+
+/** The environment without the developer's own STPP_* settings. */
+const baseEnv = (): Record<string, string> => {
+  const out: Record<string, string> = {}
+  for (const [k, v] of Object.entries(process.env)) {
+    if (v !== undefined && !k.startsWith("STPP_")) out[k] = v
+  }
+  return out
+}
+
+/** Runs the built command; killed after `timeoutMs` or when the test's scope ends. */
+const stpp = (
+  args: ReadonlyArray<string>,
+  env: Readonly<Record<string, string>> = {},
+  timeoutMs = 30_000
+): Effect.Effect<Run> =>
+  Effect.async<Run>((resume) => {
+    const child = ChildProcess.spawn(process.execPath, [BIN, ...args], {
+      env: { ...baseEnv(), ...env },
+      stdio: ["ignore", "pipe", "pipe"]
+    })
+    let stdout = ""
+    let stderr = ""
+    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d))
+    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d))
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs)
+    child.on("close", (code, signal) => {
+      clearTimeout(timer)
+      resume(Effect.succeed({ code, signal, stdout, stderr }))
+    })
+    return Effect.sync(() => {
+      clearTimeout(timer)
+      child.kill("SIGKILL")
+    })
+  })
+
+/** A temporary directory with the request files, removed with the scope. */
+const bodies = Effect.acquireRelease(
+  Effect.sync(() => {
+    const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "stpp-cli-test-"))
+    const write = (name: string, content: string) => {
+      const file = Path.join(dir, name)
+      Fs.writeFileSync(file, content)
+      return file
+    }
+    const auth = (orderreference: string) => ({
+      requesttypedescriptions: ["AUTH"],
+      baseamount: "1050",
+      currencyiso3a: "GBP",
+      accounttypedescription: "ECOM",
+      orderreference,
+      pan: VISA,
+      expirydate: "12/2030",
+      securitycode: "123"
+    })
+    return {
+      dir,
+      auth: write("auth.json", JSON.stringify(auth("cli-test"))),
+      notJson: write("not-json.json", `{"pan": "${VISA}", oops`),
+      badAmount: write("bad-amount.json", JSON.stringify({ ...auth("x"), baseamount: "10.50" })),
+      missing: Path.join(dir, "missing.json")
+    }
+  }),
+  ({ dir }) => Effect.sync(() => Fs.rmSync(dir, { recursive: true, force: true }))
+)
+
+const lines = (stdout: string): ReadonlyArray<Record<string, unknown>> =>
+  stdout.split("\n").filter((l) => l.trim() !== "").map((l) => JSON.parse(l) as Record<string, unknown>)
+
+const luhn = (digits: string): boolean => {
+  let sum = 0
+  for (let i = 0; i < digits.length; i++) {
+    let d = digits.charCodeAt(digits.length - 1 - i) - 48
+    if (i % 2 === 1) {
+      d *= 2
+      if (d > 9) d -= 9
+    }
+    sum += d
+  }
+  return sum % 10 === 0
+}
+
+/** L1: no card number: not the test PAN, and no 13-19 digit Luhn-valid run (spaces and dashes ignored). */
+const expectNoCardNumber = (text: string) => {
+  expect(text.includes(VISA)).toBe(false)
+  const joined = text.replace(/(\d)[ -](?=\d)/g, "$1")
+  const runs = (joined.match(/\d{13,19}/g) ?? []).filter((run) => /^\d+$/.test(run))
+  const luhnValid = runs.filter((run) => {
+    const at = joined.indexOf(run)
+    const before = at > 0 ? joined[at - 1] : ""
+    const after = joined[at + run.length] ?? ""
+    return !/\d/.test(before) && !/\d/.test(after) && luhn(run)
+  })
+  expect(luhnValid).toEqual([])
+}
+
+const startSim = (options: Simulator.Options = {}) => Simulator.start({ addresses: ADDRESSES, ...options })
+
+/** Waits (bounded) until the simulator has received `n` requests. */
+const awaitRequests = (sim: Simulator.Simulator, n: number) =>
+  Effect.gen(function*() {
+    for (let i = 0; i < 500 && sim.requestsReceived() < n; i++) yield* Effect.sleep("10 millis")
+    return sim.requestsReceived()
+  })
+
+// -----------------------------------------------------------------------------
+// help
+// -----------------------------------------------------------------------------
+
+describe("stpp --help", () => {
+  it.live("every command has --help naming its options (exit 0)", () =>
+    Effect.gen(function*() {
+      const root = yield* stpp(["--help"])
+      expect(root.code).toBe(0)
+      for (const c of ["request", "doctor", "demo"]) expect(root.stdout).toContain(c)
+      const request = yield* stpp(["request", "--help"])
+      expect(request.code).toBe(0)
+      for (
+        const o of [
+          "--body",
+          "--url",
+          "--nameserver",
+          "--ca",
+          "--max-retries",
+          "--retry-timeout",
+          "--connect-timeout",
+          "--io-timeout",
+          "--dns-timeout",
+          "--repeat",
+          "--interval",
+          "--log-level"
+        ]
+      ) expect(request.stdout).toContain(o)
+      const doctor = yield* stpp(["doctor", "--help"])
+      expect(doctor.code).toBe(0)
+      for (const o of ["--host", "--nameserver", "--ca", "--json"]) expect(doctor.stdout).toContain(o)
+      const demo = yield* stpp(["demo", "--help"])
+      expect(demo.code).toBe(0)
+      expect(demo.stdout).toContain("demo")
+    }))
+})
+
+// -----------------------------------------------------------------------------
+// request: outcomes and exit codes
+// -----------------------------------------------------------------------------
+
+describe("stpp request", () => {
+  it.scopedLive("exit 0: one JSON line with outcome, address, attempts, elapsedMs, error, response", () =>
+    Effect.gen(function*() {
+      const sim = yield* startSim()
+      const files = yield* bodies
+      const run = yield* stpp(["request", "--body", files.auth], sim.env)
+      expect(run.code).toBe(0)
+      const out = lines(run.stdout)
+      expect(out.length).toBe(1)
+      const line = out[0]
+      expect(Object.keys(line).slice(0, 6)).toEqual([
+        "outcome",
+        "address",
+        "attempts",
+        "elapsedMs",
+        "error",
+        "response"
+      ])
+      expect(line.outcome).toBe("ok")
+      expect(ADDRESSES).toContain(line.address)
+      expect(line.attempts).toBe(1)
+      expect(typeof line.elapsedMs).toBe("number")
+      expect(line.error).toBe(null)
+      const response = line.response as { requestreference: string; response: Array<Record<string, string>> }
+      expect(response.requestreference).toBe(line.reference)
+      expect(response.response[0].errorcode).toBe("0")
+      expect(response.response[0].requesttypedescription).toBe("AUTH")
+      expect(sim.requestsReceived()).toBe(1)
+      expectNoCardNumber(run.stdout + run.stderr)
+      expect(run.stderr).not.toContain(sim.password)
+    }))
+
+  it.scopedLive("--repeat 3 reuses the connection: attempts 1, then 0, 0", () =>
+    Effect.gen(function*() {
+      const sim = yield* startSim()
+      const files = yield* bodies
+      const run = yield* stpp(["request", "--body", files.auth, "--repeat", "3"], sim.env)
+      expect(run.code).toBe(0)
+      const out = lines(run.stdout)
+      expect(out.map((l) => l.outcome)).toEqual(["ok", "ok", "ok"])
+      expect(out.map((l) => l.attempts)).toEqual([1, 0, 0])
+      expect(new Set(out.map((l) => l.address)).size).toBe(1)
+      expect(new Set(out.map((l) => l.reference)).size).toBe(3)
+      expect(sim.gateway.handshakesCompleted()).toBe(1)
+    }))
+
+  it.scopedLive("--repeat: the worst outcome decides, not the last (outcome unknown then ok: exit 4)", () =>
+    Effect.gen(function*() {
+      const sim = yield* startSim()
+      const files = yield* bodies
+      for (const a of ADDRESSES) yield* sim.setFault(a, GatewayServer.Fault.ResetAfterRequest({}))
+      const child = yield* Effect.fork(
+        stpp(["request", "--body", files.auth, "--repeat", "2", "--interval", "1500ms"], sim.env)
+      )
+      expect(yield* awaitRequests(sim, 1)).toBeGreaterThanOrEqual(1)
+      for (const a of ADDRESSES) yield* sim.setFault(a, GatewayServer.Fault.None())
+      const run = yield* Fiber.join(child)
+      expect(lines(run.stdout).map((l) => l.outcome)).toEqual(["outcome_unknown", "ok"])
+      expect(run.code).toBe(4)
+    }))
+
+  it.scopedLive("exit 3 not sent: DNS names an address that refuses connections", () =>
+    Effect.gen(function*() {
+      const sim = yield* startSim()
+      const files = yield* bodies
+      yield* sim.pointDnsAt("127.0.0.89")
+      const run = yield* stpp(
+        ["request", "--body", files.auth, "--retry-timeout", "1s", "--connect-timeout", "200ms", "--max-retries", "2"],
+        sim.env
+      )
+      expect(run.code).toBe(3)
+      const [line] = lines(run.stdout)
+      expect(line.outcome).toBe("not_sent")
+      expect(line.address).toBe("127.0.0.89")
+      expect(line.error).toBe("ConnectRefused")
+      expect(line.attempts).toBeGreaterThanOrEqual(1)
+      expect(line.attempts).toBeLessThanOrEqual(3)
+      expect(line.response).toBe(null)
+      expect(sim.requestsReceived()).toBe(0)
+    }))
+
+  it.scopedLive("exit 4 outcome unknown: the gateway resets the connection after reading the request", () =>
+    Effect.gen(function*() {
+      const sim = yield* startSim()
+      const files = yield* bodies
+      for (const a of ADDRESSES) yield* sim.setFault(a, GatewayServer.Fault.ResetAfterRequest({}))
+      const run = yield* stpp(["request", "--body", files.auth], sim.env)
+      expect(run.code).toBe(4)
+      const [line] = lines(run.stdout)
+      expect(line.outcome).toBe("outcome_unknown")
+      expect(line.error).toBe("OutcomeUnknown")
+      expect(ADDRESSES).toContain(line.address)
+      expect(line.response).toBe(null)
+      // the gateway did process it: the request must not be resent, and was not
+      expect(sim.requestsReceived()).toBe(1)
+      expectNoCardNumber(run.stdout + run.stderr)
+    }))
+
+  it.scopedLive("exit 5 refused: an expired certificate; nothing is sent", () =>
+    Effect.gen(function*() {
+      const sim = yield* startSim({ leaf: "expired" })
+      const files = yield* bodies
+      const run = yield* stpp(["request", "--body", files.auth], sim.env)
+      expect(run.code).toBe(5)
+      const [line] = lines(run.stdout)
+      expect(line.outcome).toBe("refused")
+      expect(line.error).toBe("CertificateExpired")
+      expect(line.attempts).toBe(1)
+      expect(sim.requestsReceived()).toBe(0)
+    }))
+
+  it.scopedLive(
+    "exit 2: bad options, bad variables, missing credentials, bad body: a one-line message, nothing sent",
+    () =>
+      Effect.gen(function*() {
+        const sim = yield* startSim()
+        const files = yield* bodies
+        const cases: ReadonlyArray<
+          readonly [args: ReadonlyArray<string>, env: Record<string, string>, expected: RegExp]
+        > = [
+          [["--connect-timeout", "banana"], {}, /^stpp: --connect-timeout: "banana" is not a duration.*allowed/],
+          [["--retry-timeout", "2h"], {}, /^stpp: --retry-timeout: .*out of range/],
+          [["--max-retries", "-1"], {}, /^stpp: --max-retries: /],
+          [["--io-timeout", "soon"], {}, /^stpp: --io-timeout: /],
+          [["--dns-timeout", "1m"], {}, /^stpp: --dns-timeout: /],
+          [["--url", "http://example.test/json/"], {}, /^stpp: --url: .*https only/],
+          [["--nameserver", "not-an-ip"], {}, /^stpp: --nameserver: "not-an-ip" is not an IP/],
+          [["--ca", Path.join(files.dir, "no-such.pem")], {}, /^stpp: --ca: .*does not exist/],
+          [["--log-level", "loud"], {}, /^stpp: --log-level: "loud".*allowed: all, trace, debug/],
+          [["--repeat", "0"], {}, /^stpp: --repeat: 0 is out of range/],
+          [["--interval", "later"], {}, /^stpp: --interval: "later" is not a duration/],
+          [[], { STPP_CONNECT_TIMEOUT: "banana" }, /^stpp: STPP_CONNECT_TIMEOUT: "banana" is not a duration/],
+          [[], { STPP_MAX_RETRIES: "lots" }, /^stpp: STPP_MAX_RETRIES: "lots" is not a whole number/],
+          [[], { STPP_PASSWORD: "" }, /^stpp: STPP_PASSWORD is not set/],
+          [[], { STPP_USERNAME: "" }, /^stpp: STPP_USERNAME is not set/],
+          [["--unknown-option", "x"], {}, /unknown-option/]
+        ]
+        // three at a time: each is a whole Node process
+        const runs = yield* Effect.forEach(
+          cases,
+          ([args, env]) => stpp(["request", "--body", files.auth, ...args], { ...sim.env, ...env }),
+          { concurrency: 3 }
+        )
+        for (const [i, [args, env, expected]] of cases.entries()) {
+          const run = runs[i]
+          expect({ args, env, code: run.code }).toEqual({ args, env, code: 2 })
+          expect(run.stdout).toBe("")
+          expect(run.stderr.trim()).toMatch(expected)
+          expect(run.stderr).not.toContain(sim.password)
+        }
+        const bodyCases: ReadonlyArray<readonly [file: string, expected: RegExp]> = [
+          [files.missing, /^stpp: --body: cannot read ".*missing.json": no such file/],
+          [files.notJson, /^stpp: --body: ".*not-json.json" is not valid JSON/],
+          [files.badAmount, /^stpp: --body: the request .* \(AUTH\) is invalid at baseamount/]
+        ]
+        const bodyRuns = yield* Effect.forEach(bodyCases, ([file]) => stpp(["request", "--body", file], sim.env), {
+          concurrency: 3
+        })
+        for (const [i, [file, expected]] of bodyCases.entries()) {
+          const run = bodyRuns[i]
+          expect({ file, code: run.code }).toEqual({ file, code: 2 })
+          expect(run.stderr.trim()).toMatch(expected)
+          expectNoCardNumber(run.stdout + run.stderr)
+        }
+        const noBody = yield* stpp(["request"], sim.env)
+        expect(noBody.code).toBe(2)
+        const noPassword = { ...sim.env } as Record<string, string>
+        delete noPassword.STPP_PASSWORD
+        const missing = yield* stpp(["request", "--body", files.auth], noPassword)
+        expect(missing.code).toBe(2)
+        expect(missing.stderr).toMatch(/STPP_PASSWORD is not set/)
+        expect(sim.requestsReceived()).toBe(0)
+      }),
+    { timeout: 180_000 }
+  )
+})
+
+// -----------------------------------------------------------------------------
+// doctor
+// -----------------------------------------------------------------------------
+
+describe("stpp doctor", () => {
+  it.scopedLive("D5: exit 0 against a healthy gateway: nameservers, answers with TTL, chain, versions, verdict", () =>
+    Effect.gen(function*() {
+      const sim = yield* startSim()
+      const run = yield* stpp(["doctor"], sim.env)
+      expect(run.code).toBe(0)
+      expect(run.stdout).toContain(sim.nameservers[0])
+      expect(run.stdout).toContain("TTL 1 s")
+      for (const a of ADDRESSES) expect(run.stdout).toContain(a)
+      expect(run.stdout).toContain("CN=webservices.securetrading.test")
+      expect(run.stdout).toContain("days left")
+      expect(run.stdout).toContain(process.versions.node)
+      expect(run.stdout).toContain(process.versions.openssl)
+      expect(run.stdout).toContain("Verdict: healthy")
+      const json = yield* stpp(["doctor", "--json"], sim.env)
+      expect(json.code).toBe(0)
+      const report = JSON.parse(json.stdout) as {
+        verdict: string
+        tls: Array<{ address: string; protocol: string; chain: Array<{ daysLeft: number }> }>
+        answers: Array<{ ttlSeconds: number; addresses: Array<string> }>
+      }
+      expect(report.verdict).toBe("healthy")
+      expect(report.tls.map((t) => t.address).sort()).toEqual(ADDRESSES)
+      expect(report.tls[0].protocol).toMatch(/^TLSv1\.[23]$/)
+      expect(report.answers[0].ttlSeconds).toBe(1)
+    }))
+
+  it.scopedLive("S3: exit 1 against a gateway serving an expired certificate", () =>
+    Effect.gen(function*() {
+      const sim = yield* startSim({ leaf: "expired" })
+      const run = yield* stpp(["doctor", "--host", sim.hostname], sim.env)
+      expect(run.code).toBe(1)
+      expect(run.stdout).toContain("CertificateExpired")
+      expect(run.stdout).toMatch(/problem\(s\) found/)
+    }))
+})
+
+// -----------------------------------------------------------------------------
+// demo
+// -----------------------------------------------------------------------------
+
+describe("stpp demo", () => {
+  it.live("runs every step as expected (exit 0) and prints no card number", () =>
+    Effect.gen(function*() {
+      const run = yield* stpp(["demo"], {}, 60_000)
+      expect(run.stdout).toContain("All 5 steps behaved as expected")
+      expect(run.code).toBe(0)
+      expect(run.stdout).toContain("411111######1111")
+      expectNoCardNumber(run.stdout + run.stderr)
+    }), { timeout: 90_000 })
+})
