@@ -175,3 +175,6 @@ export const wholeNumber = (
     ? Either.left(`${option}: ${n} is out of range; allowed: ${min} to ${max}`)
     : Either.right(n)
 }
+
+/** The most `--repeat` allows. */
+export const MAX_REPEAT = 100_000
