@@ -50,6 +50,12 @@ const decodeReply = (message: Buffer, id: number, question: Question): Decoded |
   if (q !== undefined && (normalizeName(q.name) !== normalizeName(question.name) || q.type !== question.type)) {
     return undefined
   }
+  // dns-packet decodes a short A/AAAA record into a nonsense address ("1.2.undefined.undefined"):
+  // an answer holding one is malformed, and the next server is asked.
+  for (const r of [...(packet.answers ?? []), ...(packet.additionals ?? [])]) {
+    if (r.type === "A" && !(typeof r.data === "string" && Net.isIPv4(r.data))) return "malformed"
+    if (r.type === "AAAA" && !(typeof r.data === "string" && Net.isIPv6(r.data))) return "malformed"
+  }
   // dns-packet decodes the response code, but its typings do not declare it.
   const rcode = (packet as DnsPacket.DecodedPacket & { readonly rcode?: string }).rcode ?? "NOERROR"
   return { packet, rcode }
