@@ -4,7 +4,7 @@
  * `https.request` with `agent: false`, one request at a time, same server (worker thread), same
  * request. Neither resumes TLS sessions.
  *
- *   node bench/build/cold.js [--requests=200] [--runs=5]
+ *   node bench/build/cold.js [--requests=150] [--runs=5]
  */
 import * as Https from "node:https"
 import {
@@ -31,7 +31,7 @@ import {
   tlsServers
 } from "./Harness.js"
 
-const REQUESTS = arg("requests", 200)
+const REQUESTS = arg("requests", 150)
 const RUNS = arg("runs", 5)
 const ADDRESS = "127.0.2.2"
 

@@ -6,7 +6,7 @@
  * process's (client plus the server's worker thread), so differences between rows are the client's.
  * Then the cost of each Effect combinator on the service's request path, alone, in µs per call.
  *
- *   node bench/build/overhead.js [--requests=3000] [--runs=3] [--concurrency=16]
+ *   node bench/build/overhead.js [--requests=1500] [--runs=3] [--concurrency=16]
  */
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
@@ -42,7 +42,7 @@ import {
   tlsServers
 } from "./Harness.js"
 
-const REQUESTS = arg("requests", 3000)
+const REQUESTS = arg("requests", 1500)
 const RUNS = arg("runs", 3)
 const CONCURRENCY = arg("concurrency", 16)
 const ADDRESS = "127.0.2.6"

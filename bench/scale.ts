@@ -46,7 +46,9 @@ interface Report {
   readonly errors: number
   readonly firstError: string | undefined
   readonly rps: number
+  readonly p50: number
   readonly p99: number
+  readonly max: number
   readonly peakRss: number
   readonly rssBefore: number
   readonly rssAfter: number
@@ -111,7 +113,9 @@ const child = async (which: "undici" | "cs"): Promise<Report> => {
     errors: result.errors,
     firstError: result.firstError,
     rps: perSecond(result),
+    p50: percentile(result.latencies, 50),
     p99: percentile(result.latencies, 99),
+    max: percentile(result.latencies, 100),
     peakRss,
     rssBefore,
     rssAfter,
@@ -156,7 +160,9 @@ if (which !== undefined) {
       "client",
       "errors",
       "req/s",
+      "p50 ms",
       "p99 ms",
+      "max ms",
       "server conns",
       "peak RSS",
       "RSS growth",
@@ -168,7 +174,9 @@ if (which !== undefined) {
       r.client,
       fmt(r.errors),
       fmt(r.rps),
+      fmt(r.p50, 1),
       fmt(r.p99, 1),
+      fmt(r.max, 1),
       fmt(r.serverConnections),
       mib(r.peakRss),
       mib(r.rssAfter - r.rssBefore),
