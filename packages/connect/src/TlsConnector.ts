@@ -736,7 +736,13 @@ const open = (target: Target, store: Trust.LoadedStore, done: Deferred.Deferred<
     secureContext: store.secureContext,
     minVersion: "TLSv1.2",
     rejectUnauthorized: true,
-    checkServerIdentity: NodeTls.checkServerIdentity,
+    // Node reads the peer's chain for the host name check; it is kept from here rather than read a
+    // second time (reading a detailed chain is the costliest step of a handshake on the client).
+    checkServerIdentity: (hostname, cert) => {
+      observed.chain = Trust.factsOfPeerChain(cert as NodeTls.DetailedPeerCertificate)
+      observed.altNames = typeof cert.subjectaltname === "string" ? cert.subjectaltname : undefined
+      return NodeTls.checkServerIdentity(hostname, cert)
+    },
     ALPNProtocols: ["http/1.1"]
   })
   // A persistent listener: an error at any time (also after HTTP took over) must not crash the process.
@@ -748,6 +754,11 @@ const open = (target: Target, store: Trust.LoadedStore, done: Deferred.Deferred<
   // socket; the served chain is read here so that an error can say what was wrong with it.
   socket.prependOnceListener("secure", () => {
     observed.tcpConnected = true
+    // When the chain verified, Node's host name check (above) records it; otherwise it is read here,
+    // before Node destroys the socket.
+    const handle = (socket as unknown as { readonly _handle?: { readonly verifyError?: () => unknown } })._handle
+    const verifyError = typeof handle?.verifyError === "function" ? handle.verifyError() : "unknown"
+    if (verifyError === null || verifyError === undefined) return
     try {
       const peer = socket.getPeerCertificate(true)
       observed.chain = Trust.factsOfPeerChain(peer)
