@@ -4,7 +4,6 @@
  *
  * @since 0.1.0
  */
-import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as Clock from "effect/Clock"
 import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
@@ -15,6 +14,7 @@ import * as ExecutionStrategy from "effect/ExecutionStrategy"
 import * as Exit from "effect/Exit"
 import * as FiberRef from "effect/FiberRef"
 import * as Layer from "effect/Layer"
+import * as LogLevel from "effect/LogLevel"
 import * as Metric from "effect/Metric"
 import * as MetricBoundaries from "effect/MetricBoundaries"
 import * as Redacted from "effect/Redacted"
@@ -23,6 +23,7 @@ import * as Scope from "effect/Scope"
 import * as ConnectionConfig from "./ConnectionConfig.js"
 import { NotSent, OutcomeUnknown, Refused, type RequestError } from "./ConnectionError.js"
 import * as Http from "./internal/http.js"
+import * as Permits from "./internal/permits.js"
 import * as Pool from "./internal/pool.js"
 import * as Redact from "./Redact.js"
 import * as RedactingLogger from "./RedactingLogger.js"
@@ -124,6 +125,8 @@ const isConnectRetryable = (e: ConnectFailure): boolean => Resolver.isDnsError(e
 const errorMessage = (e: unknown): string =>
   Redact.string(typeof e === "object" && e !== null && "message" in e ? String(e.message) : String(e))
 
+type Built = Http.Built
+
 /** The IO time-out fired (STPP_IO_TIMEOUT). */
 class IoTimeout {
   readonly _tag = "IoTimeout"
@@ -155,10 +158,23 @@ export const make: Effect.Effect<
   const loggers = yield* FiberRef.get(FiberRef.currentLoggers)
   const minimumLevel = yield* FiberRef.get(FiberRef.currentMinimumLogLevel)
   const withOwnLogging = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-    effect.pipe(
-      Effect.locally(FiberRef.currentLoggers, loggers),
-      Effect.locally(FiberRef.currentMinimumLogLevel, minimumLevel)
-    )
+    Effect.flatMap(FiberRef.get(FiberRef.currentLoggers), (current) =>
+      current === loggers
+        ? Effect.locally(effect, FiberRef.currentMinimumLogLevel, minimumLevel)
+        : effect.pipe(
+          Effect.locally(FiberRef.currentLoggers, loggers),
+          Effect.locally(FiberRef.currentMinimumLogLevel, minimumLevel)
+        ))
+  // Debug lines (and their annotations) are only built when they would be written.
+  const debugOn = LogLevel.lessThanEqual(minimumLevel, LogLevel.Debug)
+  const logDebug = (message: string, annotations: Record<string, unknown>) =>
+    debugOn ? Effect.annotateLogs(Effect.logDebug(message), annotations) : Effect.void
+  const outcomeCounters = {
+    ok: Metric.tagged(metrics.requests, "outcome", "ok"),
+    not_sent: Metric.tagged(metrics.requests, "outcome", "not_sent"),
+    refused: Metric.tagged(metrics.requests, "outcome", "refused"),
+    outcome_unknown: Metric.tagged(metrics.requests, "outcome", "outcome_unknown")
+  }
   const endpoint = ConnectionConfig.endpoint(settings)
   const { host, port } = endpoint
   const origin = `https://${host.includes(":") ? `[${host}]` : host}${port === 443 ? "" : `:${port}`}`
@@ -168,7 +184,7 @@ export const make: Effect.Effect<
   }
   const ioTimeout = settings.ioTimeout
   const latestStartMillis = Duration.toMillis(RetryPolicy.latestStart(policy.settings))
-  const semaphore = yield* Effect.makeSemaphore(settings.maxSockets)
+  const permits = Permits.make(settings.maxSockets)
   const idle: Array<Pool.Pooled> = []
   const open = new Set<Pool.Pooled>()
 
@@ -180,9 +196,7 @@ export const make: Effect.Effect<
       return Pool.close(p).pipe(
         Effect.zipRight(Metric.increment(Metric.tagged(metrics.retired, "reason", reason))),
         Effect.zipRight(
-          Effect.logDebug("connection retired").pipe(
-            Effect.annotateLogs({ connection: p.id, address: p.address, reason, requests: p.requests })
-          )
+          logDebug("connection retired", { connection: p.id, address: p.address, reason, requests: p.requests })
         )
       )
     })
@@ -234,17 +248,15 @@ export const make: Effect.Effect<
       return pooled
     }).pipe(
       Effect.tapError((e) =>
-        Effect.logDebug("connect attempt failed").pipe(
-          Effect.annotateLogs({ attempt: state.attempts, address: state.address ?? "-", error: e._tag }),
-          Effect.zipRight(
+        logDebug("connect attempt failed", { attempt: state.attempts, address: state.address ?? "-", error: e._tag })
+          .pipe(Effect.zipRight(
             isConnectRetryable(e)
               // the load balancer may already name another address: ask DNS again next time
               ? resolver.invalidate(host).pipe(
                 Effect.zipRight(Metric.increment(Metric.tagged(metrics.retries, "reason", e._tag)))
               )
               : Effect.void
-          )
-        )
+          ))
       ),
       Effect.withSpan("stpp.connect", { attributes: { "stpp.attempt": state.attempts } })
     )
@@ -287,27 +299,26 @@ export const make: Effect.Effect<
       )
     })
 
-  const buildRequest = (request: GatewayRequest) => {
+  const defaultPath = `${settings.url.pathname}${settings.url.search}`
+  const buildRequest = (request: GatewayRequest): Built => {
     const method = request.method ?? "POST"
-    const path = request.path ?? `${settings.url.pathname}${settings.url.search}`
-    const url = new URL(path, origin)
+    const path = request.path ?? defaultPath
     const body = request.body === undefined
-      ? new Uint8Array(0)
+      ? undefined
       : typeof request.body === "string"
-      ? new TextEncoder().encode(request.body)
+      ? Buffer.from(request.body, "utf8")
       : request.body
     const headers: Record<string, string> = {}
-    for (const [k, v] of Object.entries(request.headers ?? {})) headers[k.toLowerCase()] = v
-    let http = HttpClientRequest.make(method)(url)
-    if (body.length > 0 || method === "POST") {
-      http = HttpClientRequest.bodyUint8Array(http, body, headers["content-type"] ?? "application/json")
+    if (request.headers !== undefined) {
+      for (const k in request.headers) headers[k.toLowerCase()] = request.headers[k]
     }
-    http = HttpClientRequest.setHeaders(http, headers)
+    if (body !== undefined && headers["content-type"] === undefined) headers["content-type"] = "application/json"
     if (request.auth !== undefined) {
-      http = HttpClientRequest.basicAuth(http, request.auth.username, Redacted.value(request.auth.password))
+      const credentials = `${request.auth.username}:${Redacted.value(request.auth.password)}`
+      headers["authorization"] = `Basic ${Buffer.from(credentials, "utf8").toString("base64")}`
     }
-    const wireHeaders = { ...headers, ...(request.auth ? { authorization: "Basic " + "x".repeat(24) } : {}) }
-    return { http, size: Http.requestSize(method, url.pathname, host, wireHeaders, body.length) }
+    const bodyLength = body === undefined ? 0 : body.byteLength
+    return { method, path, headers, body, size: Http.requestSize(method, path, host, headers, bodyLength) }
   }
 
   type SendResult =
@@ -319,23 +330,18 @@ export const make: Effect.Effect<
   const send = (
     p: Pool.Pooled,
     request: GatewayRequest,
-    built: { readonly http: HttpClientRequest.HttpClientRequest; readonly size: number },
+    built: Built,
     started: number,
     attempts: number
   ) =>
     Effect.gen(function*() {
       const before = p.connection.bytesWritten()
-      let headersReceived = false
-      const exchange = Effect.gen(function*() {
-        const response = yield* p.client.execute(built.http)
-        headersReceived = true
-        const body = yield* response.arrayBuffer
-        return { status: response.status, headers: response.headers as Record<string, string>, body }
-      })
-      const result = yield* exchange.pipe(
+      const progress = { headersReceived: false }
+      const result = yield* Http.exchange(p.dispatcher, built, progress).pipe(
         Effect.timeoutFail({ duration: ioTimeout, onTimeout: () => new IoTimeout() }),
         Effect.either
       )
+      const headersReceived = progress.headersReceived
       const now = yield* Clock.currentTimeMillis
       if (Either.isRight(result)) {
         const { body, headers, status } = result.right
@@ -343,13 +349,14 @@ export const make: Effect.Effect<
         p.lastUsedAt = now
         Pool.applyHint(p, Http.keepAliveHint(headers))
         if (p.closed || Pool.staleReason(p, now, limits) !== undefined) {
-          yield* retire(p, p.closed ? "server-close" : "limit")
+          // closed in the background: the caller has its answer and need not wait for the close
+          yield* Effect.forkIn(retire(p, p.closed ? "server-close" : "limit"), layerScope)
         } else {
           idle.push(p)
         }
         return {
           _tag: "Ok",
-          response: { status, headers, body: new Uint8Array(body), address: p.address }
+          response: { status, headers, body, address: p.address }
         } as SendResult
       }
       const written = p.connection.bytesWritten() - before
@@ -421,9 +428,11 @@ export const make: Effect.Effect<
           )
           return yield* Effect.fail(sent.error)
         }
-        yield* Effect.logDebug("connection closed before the request was written; sending on another").pipe(
-          Effect.annotateLogs({ address: p.address, reason: sent.reason, reused: reusedConnection !== undefined })
-        )
+        yield* logDebug("connection closed before the request was written; sending on another", {
+          address: p.address,
+          reason: sent.reason,
+          reused: reusedConnection !== undefined
+        })
         // A fresh connection that closed before taking a byte counts against the connect budget (R1, R2).
         if (
           reusedConnection === undefined &&
@@ -437,18 +446,18 @@ export const make: Effect.Effect<
       }
       return yield* closedBeforeWrite("every connection closed before the request could be written", state.address)
     }).pipe(
-      semaphore.withPermits(1),
+      permits.withPermit,
       withOwnLogging,
       Effect.tapBoth({
         onFailure: (e) =>
           Metric.increment(
-            Metric.tagged(
-              metrics.requests,
-              "outcome",
-              e._tag === "NotSent" ? "not_sent" : e._tag === "Refused" ? "refused" : "outcome_unknown"
-            )
+            e._tag === "NotSent"
+              ? outcomeCounters.not_sent
+              : e._tag === "Refused"
+              ? outcomeCounters.refused
+              : outcomeCounters.outcome_unknown
           ),
-        onSuccess: () => Metric.increment(Metric.tagged(metrics.requests, "outcome", "ok"))
+        onSuccess: () => Metric.increment(outcomeCounters.ok)
       }),
       Effect.withSpan("stpp.request", {
         attributes: { "stpp.host": host, "stpp.reference": request.reference ?? "" }

@@ -4,6 +4,8 @@
  *
  * @internal
  */
+import * as Effect from "effect/Effect"
+import type * as Undici from "undici"
 import type { Phase } from "../ConnectionError.js"
 
 /** @internal */
@@ -92,3 +94,63 @@ export const requestSize = (
   if (bodyLength > 0) n += `content-length: ${bodyLength}\r\n`.length
   return n + bodyLength
 }
+
+/** One request ready for the wire. @internal */
+export interface Built {
+  readonly method: "POST" | "GET"
+  readonly path: string
+  readonly headers: Readonly<Record<string, string>>
+  readonly body: Uint8Array | undefined
+  /** An estimate of its size on the wire. */
+  readonly size: number
+}
+
+/** The whole response. @internal */
+export interface Exchanged {
+  readonly status: number
+  readonly headers: Readonly<Record<string, string>>
+  readonly body: Uint8Array
+}
+
+const flatHeaders = (headers: Record<string, string | Array<string> | undefined>): Record<string, string> => {
+  const out: Record<string, string> = {}
+  for (const k in headers) {
+    const v = headers[k]
+    if (v !== undefined) out[k] = typeof v === "string" ? v : v.join(", ")
+  }
+  return out
+}
+
+/**
+ * One HTTP/1.1 exchange on a connection's undici `Client`: undici writes the request and parses
+ * the response (no HTTP is written by hand here). Interrupting the effect aborts the request, and
+ * undici closes the connection. `progress.headersReceived` tells a failure while receiving the
+ * body from one before any answer.
+ *
+ * @internal
+ */
+export const exchange = (
+  dispatcher: Undici.Client,
+  built: Built,
+  progress: { headersReceived: boolean }
+): Effect.Effect<Exchanged, unknown> =>
+  Effect.async<Exchanged, unknown>((resume, signal) => {
+    dispatcher.request({
+      method: built.method,
+      path: built.path,
+      headers: built.headers,
+      body: built.body ?? null,
+      signal
+    }).then(
+      (response) => {
+        progress.headersReceived = true
+        return response.body.arrayBuffer().then((buffer) =>
+          resume(Effect.succeed({
+            status: response.statusCode,
+            headers: flatHeaders(response.headers),
+            body: new Uint8Array(buffer)
+          }))
+        )
+      }
+    ).catch((error: unknown) => resume(Effect.fail(error)))
+  })

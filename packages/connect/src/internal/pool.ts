@@ -6,8 +6,6 @@
  *
  * @internal
  */
-import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
-import type * as HttpClient from "@effect/platform/HttpClient"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Scope from "effect/Scope"
@@ -23,7 +21,6 @@ export interface Pooled {
   readonly address: string
   /** When the DNS answer that chose this address expires (epoch ms). */
   readonly dnsExpiresAt: number
-  readonly client: HttpClient.HttpClient
   readonly dispatcher: Undici.Client
   readonly scope: Scope.CloseableScope
   lastUsedAt: number
@@ -116,7 +113,6 @@ export const wrap = (
     connection,
     address: connection.address,
     dnsExpiresAt,
-    client: NodeHttpClient.makeUndici(dispatcher),
     dispatcher,
     scope,
     lastUsedAt: now,
