@@ -7,6 +7,7 @@
  */
 import type * as ConnectionError from "@stpp/connect/ConnectionError"
 import * as ConnectionService from "@stpp/connect/ConnectionService"
+import * as Redact from "@stpp/connect/Redact"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
@@ -17,7 +18,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Random from "effect/Random"
-import type * as Redacted from "effect/Redacted"
+import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as Envelope from "./Envelope.js"
 import {
@@ -526,3 +527,123 @@ export const credentialsConfig: Config.Config<Credentials> = Config.all({
  */
 export const layerConfig: Layer.Layer<GatewayClient, ConfigError.ConfigError, ConnectionService.ConnectionService> =
   Layer.effect(GatewayClient, Effect.flatMap(credentialsConfig, make))
+
+// -----------------------------------------------------------------------------
+// test layer
+// -----------------------------------------------------------------------------
+
+/**
+ * One request item as the fake gateway saw it: card data masked or removed (`Redact.value`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type SeenRequest = Readonly<Record<string, unknown>>
+
+/**
+ * Steers the fake gateway behind {@link layerTest}: what it answers, a connection failure for the
+ * next call, and the requests it received.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class TestGateway extends Context.Tag("@stpp/gateway/TestGateway")<TestGateway, {
+  /**
+   * How each request item is answered (the response item, without `requestreference`). The
+   * default authorises everything: `errorcode` "0", a transaction reference, an auth code and the
+   * masked PAN; TRANSACTIONQUERY answers with the payments recorded so far for its order reference.
+   */
+  readonly answerWith: (answer: (item: SeenRequest) => Readonly<Record<string, unknown>>) => Effect.Effect<void>
+  /** The next call fails with this connection error (e.g. `OutcomeUnknown`) instead of an answer. */
+  readonly failNext: (error: ConnectionError.RequestError) => Effect.Effect<void>
+  /** Every request item received so far, in order (card data masked). */
+  readonly requests: Effect.Effect<ReadonlyArray<SeenRequest>>
+}>() {}
+
+const TEST_CREDENTIALS: Credentials = {
+  username: "test@example.test",
+  password: Redacted.make("test-password"),
+  sitereference: "test_site12345"
+}
+
+/**
+ * The gateway client on a fake gateway, for apps' unit tests: no sockets, answers scripted with
+ * `TestGateway`. (To test against the connection's own behaviour under `TestClock`, provide
+ * {@link layer} with `ConnectionService.layerTest` instead.)
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerTest: Layer.Layer<GatewayClient | TestGateway> = Layer.unwrapEffect(Effect.sync(() => {
+  const seen: Array<SeenRequest> = []
+  const failures: Array<ConnectionError.RequestError> = []
+  const payments = new Map<string, Readonly<Record<string, unknown>>>()
+  let counter = 0
+  const defaultAnswer = (item: SeenRequest): Readonly<Record<string, unknown>> => {
+    const types = item.requesttypedescriptions
+    const type = Array.isArray(types) ? String(types[0]) : "AUTH"
+    if (type === "TRANSACTIONQUERY") {
+      const filter = item.filter as { readonly orderreference?: ReadonlyArray<{ readonly value: string }> } | undefined
+      const order = filter?.orderreference?.[0]?.value
+      const found = order === undefined ? undefined : payments.get(order)
+      return found === undefined
+        ? { errorcode: "0", errormessage: "Ok", found: "0", records: [] }
+        : { errorcode: "0", errormessage: "Ok", found: "1", records: [found] }
+    }
+    counter++
+    const record = {
+      errorcode: "0",
+      errormessage: "Ok",
+      requesttypedescription: type,
+      transactionreference: `TEST-${counter}`,
+      authcode: "TEST01",
+      settlestatus: "0",
+      maskedpan: typeof item.pan === "string" ? item.pan.replace(/\*/g, "#") : undefined,
+      orderreference: item.orderreference
+    }
+    if (typeof item.orderreference === "string") payments.set(item.orderreference, record)
+    return record
+  }
+  let answer = defaultAnswer
+  const connection: ConnectionService.ConnectionService["Type"] = {
+    endpoint: { host: "webservices.securetrading.test", port: 443 },
+    request: (request) =>
+      Effect.suspend(() => {
+        const failure = failures.shift()
+        if (failure !== undefined) return Effect.fail(failure)
+        const envelope = JSON.parse(typeof request.body === "string" ? request.body : decoder.decode(request.body))
+        const items = (Array.isArray(envelope.request) ? envelope.request : []).map((item: unknown) =>
+          Redact.value(item) as SeenRequest
+        )
+        seen.push(...items)
+        const body = JSON.stringify({
+          requestreference: request.reference,
+          version: "1.00",
+          response: items.map((item: SeenRequest) => ({ ...answer(item), requestreference: request.reference }))
+        })
+        return Effect.succeed({
+          status: 200,
+          headers: { "content-type": "application/json" },
+          body: new TextEncoder().encode(body),
+          address: "127.0.0.1",
+          attempts: 1,
+          reused: false,
+          elapsedMillis: 0
+        })
+      })
+  }
+  const controller: TestGateway["Type"] = {
+    answerWith: (f) =>
+      Effect.sync(() => {
+        answer = f
+      }),
+    failNext: (error) => Effect.sync(() => void failures.push(error)),
+    requests: Effect.sync(() => seen.slice())
+  }
+  return Layer.merge(
+    layer(TEST_CREDENTIALS).pipe(Layer.provide(Layer.succeed(ConnectionService.ConnectionService, connection))),
+    Layer.succeed(TestGateway, controller)
+  )
+}))
+
+const decoder = new TextDecoder()
