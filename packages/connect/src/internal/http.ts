@@ -123,24 +123,32 @@ const flatHeaders = (headers: Record<string, string | Array<string> | undefined>
 
 /**
  * One HTTP/1.1 exchange on a connection's undici `Client`: undici writes the request and parses
- * the response (no HTTP is written by hand here). Interrupting the effect aborts the request, and
- * undici closes the connection. `progress.headersReceived` tells a failure while receiving the
- * body from one before any answer.
+ * the response (no HTTP is written by hand here). `watch` registers the exchange with the service's
+ * IO deadline sweep, which calls the given function when the deadline passes: the request is then
+ * aborted and `progress.timedOut` set. Interrupting the effect also aborts it; undici closes the
+ * connection either way. `progress.headersReceived` tells a failure while receiving the body from
+ * one before any answer.
  *
  * @internal
  */
 export const exchange = (
   dispatcher: Undici.Client,
   built: Built,
-  progress: { headersReceived: boolean }
+  progress: { headersReceived: boolean; timedOut: boolean },
+  watch: (expire: () => void) => () => void
 ): Effect.Effect<Exchanged, unknown> =>
-  Effect.async<Exchanged, unknown>((resume, signal) => {
+  Effect.async<Exchanged, unknown>((resume) => {
+    const controller = new AbortController()
+    const unwatch = watch(() => {
+      progress.timedOut = true
+      controller.abort()
+    })
     dispatcher.request({
       method: built.method,
       path: built.path,
       headers: built.headers,
       body: built.body ?? null,
-      signal
+      signal: controller.signal
     }).then(
       (response) => {
         progress.headersReceived = true
@@ -152,5 +160,9 @@ export const exchange = (
           }))
         )
       }
-    ).catch((error: unknown) => resume(Effect.fail(error)))
+    ).catch((error: unknown) => resume(Effect.fail(error))).finally(unwatch)
+    return Effect.sync(() => {
+      unwatch()
+      controller.abort()
+    })
   })
