@@ -177,7 +177,6 @@ export const make: Effect.Effect<
     keepAliveIdleMillis: Duration.toMillis(settings.keepAliveIdle),
     keepAliveMaxRequests: settings.keepAliveMaxRequests
   }
-  const ioTimeout = settings.ioTimeout
   const latestStartMillis = Duration.toMillis(RetryPolicy.latestStart(policy.settings))
   const permits = Permits.make(settings.maxSockets)
   const idle: Array<Pool.Pooled> = []
@@ -196,33 +195,29 @@ export const make: Effect.Effect<
       )
     })
 
-  // Closing idle connections whose DNS answer expired (D2) or that idled too long, even when no
-  // request comes to notice: a sweep every second of Clock time.
-  const sweep = Effect.gen(function*() {
+  // One housekeeping sweep on Clock (so TestClock drives it), every tick:
+  // - the send/receive time-out (STPP_IO_TIMEOUT): requests in flight past their deadline are
+  //   aborted, within one tick of it; one sweep rather than a timer race per request, which cost a
+  //   third of the throughput;
+  // - idle connections whose DNS answer expired (D2), or that idled too long, are closed even when
+  //   no request comes to notice.
+  const ioTimeoutMillis = Duration.toMillis(settings.ioTimeout)
+  const inFlight = new Set<{ readonly deadline: number; readonly expire: () => void }>()
+  const tick = Duration.millis(Math.max(5, Math.min(100, Math.floor(ioTimeoutMillis / 10))))
+  const housekeeping = Effect.gen(function*() {
     const now = yield* Clock.currentTimeMillis
+    for (const entry of inFlight) {
+      if (now >= entry.deadline) {
+        inFlight.delete(entry)
+        entry.expire()
+      }
+    }
     for (const p of [...idle]) {
       const reason = Pool.staleReason(p, now, limits)
       if (reason !== undefined) yield* retire(p, reason)
     }
   })
-  yield* Effect.forkIn(Effect.repeat(sweep, Schedule.spaced("1 second")), layerScope)
-
-  // The send/receive time-out (STPP_IO_TIMEOUT), kept on Clock so TestClock drives it: one sweep for
-  // every request in flight rather than a timer race per request (which cost a third of the
-  // throughput). A request is aborted within one tick of its deadline.
-  const ioTimeoutMillis = Duration.toMillis(ioTimeout)
-  const inFlight = new Set<{ readonly deadline: number; readonly expire: () => void }>()
-  const ioTick = Duration.millis(Math.max(5, Math.min(100, Math.floor(ioTimeoutMillis / 10))))
-  const expireOverdue = Effect.flatMap(Clock.currentTimeMillis, (now) =>
-    Effect.sync(() => {
-      for (const entry of inFlight) {
-        if (now >= entry.deadline) {
-          inFlight.delete(entry)
-          entry.expire()
-        }
-      }
-    }))
-  yield* Effect.forkIn(Effect.repeat(expireOverdue, Schedule.spaced(ioTick)), layerScope)
+  yield* Effect.forkIn(Effect.repeat(housekeeping, Schedule.spaced(tick)), layerScope)
   yield* Effect.addFinalizer(() =>
     Effect.forEach([...open], (p) => Pool.close(p), { discard: true }).pipe(
       Effect.tap(() => Effect.sync(() => open.clear()))
