@@ -195,6 +195,29 @@ export class GatewayClient extends Context.Tag("@stpp/gateway/GatewayClient")<Ga
 // helpers
 // -----------------------------------------------------------------------------
 
+/**
+ * The HTTP request for one envelope, as the gateway's JSON API wants it: POST, JSON in and out,
+ * Basic auth, and the request reference also as a `requestreference` header.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const wireRequest = (
+  body: string,
+  auth: { readonly username: string; readonly password: Redacted.Redacted<string> },
+  reference: string
+): ConnectionService.GatewayRequest => ({
+  method: "POST",
+  headers: {
+    "content-type": "application/json;charset=utf-8",
+    "accept": "application/json",
+    "requestreference": reference
+  },
+  body,
+  auth,
+  reference
+})
+
 const REFERENCE_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
 
 /**
@@ -319,17 +342,7 @@ export const make = (
         const body = yield* Envelope.encode(Envelope.make(username, requests)).pipe(
           Effect.mapError((error) => new InvalidRequest({ fields: pathsOf(error), reference }))
         )
-        const response = yield* connection.request({
-          method: "POST",
-          headers: {
-            "content-type": "application/json;charset=utf-8",
-            "accept": "application/json",
-            "requestreference": reference
-          },
-          body,
-          auth: basicAuth,
-          reference
-        })
+        const response = yield* connection.request(wireRequest(body, basicAuth, reference))
         const { address } = response
         if (response.status !== 200) {
           return yield* new HttpStatusError({ status: response.status, address, reference })

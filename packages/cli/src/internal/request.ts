@@ -251,17 +251,9 @@ const sendOne = (service: ConnectionService.ConnectionService["Type"], p: Prepar
     const reference = yield* GatewayClient.makeReference
     const body = JSON.stringify({ alias: p.username, version: Envelope.VERSION, request: p.items })
     const started = yield* Clock.currentTimeMillis
-    const result = yield* service.request({
-      method: "POST",
-      headers: {
-        "content-type": "application/json;charset=utf-8",
-        "accept": "application/json",
-        "requestreference": reference
-      },
-      body,
-      auth: { username: p.username, password: p.password },
-      reference
-    }).pipe(Effect.either)
+    const result = yield* service.request(
+      GatewayClient.wireRequest(body, { username: p.username, password: p.password }, reference)
+    ).pipe(Effect.either)
     const elapsedMs = (yield* Clock.currentTimeMillis) - started
     const line = Either.isRight(result)
       ? answeredLine(result.right, reference, elapsedMs)
