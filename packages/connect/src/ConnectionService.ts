@@ -4,9 +4,11 @@
  *
  * @since 0.1.0
  */
+import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
+import * as DefaultServices from "effect/DefaultServices"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -17,9 +19,12 @@ import * as Layer from "effect/Layer"
 import * as LogLevel from "effect/LogLevel"
 import * as Metric from "effect/Metric"
 import * as MetricBoundaries from "effect/MetricBoundaries"
+import type * as MetricLabel from "effect/MetricLabel"
+import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
+import * as Tracer from "effect/Tracer"
 import * as ConnectionConfig from "./ConnectionConfig.js"
 import { NotSent, OutcomeUnknown, Refused, type RequestError } from "./ConnectionError.js"
 import * as Http from "./internal/http.js"
@@ -152,14 +157,6 @@ export const make: Effect.Effect<
   // log line the service writes, however the app provides the layer (L2).
   const loggers = yield* FiberRef.get(FiberRef.currentLoggers)
   const minimumLevel = yield* FiberRef.get(FiberRef.currentMinimumLogLevel)
-  const withOwnLogging = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-    Effect.flatMap(FiberRef.get(FiberRef.currentLoggers), (current) =>
-      current === loggers
-        ? Effect.locally(effect, FiberRef.currentMinimumLogLevel, minimumLevel)
-        : effect.pipe(
-          Effect.locally(FiberRef.currentLoggers, loggers),
-          Effect.locally(FiberRef.currentMinimumLogLevel, minimumLevel)
-        ))
   // Debug lines (and their annotations) are only built when they would be written.
   const debugOn = LogLevel.lessThanEqual(minimumLevel, LogLevel.Debug)
   const logDebug = (message: string, annotations: Record<string, unknown>) =>
@@ -224,20 +221,20 @@ export const make: Effect.Effect<
     )
   )
 
-  /** An idle connection that may be reused now, if any (most recently used first). */
-  const takeIdle = Effect.gen(function*() {
-    const now = yield* Clock.currentTimeMillis
-    while (idle.length > 0) {
-      const p = idle.pop()!
-      const reason = Pool.staleReason(p, now, limits)
-      if (reason === undefined) return p
-      yield* retire(p, reason)
-    }
-    return undefined
-  })
+  /**
+   * An idle connection that may be reused now, if any (most recently used first); stale ones found
+   * on the way are retired.
+   */
+  const takeIdle = (now: number): Effect.Effect<Pool.Pooled | undefined> => {
+    const p = idle.pop()
+    if (p === undefined) return Effect.succeed(undefined)
+    const reason = Pool.staleReason(p, now, limits)
+    if (reason === undefined) return Effect.succeed(p)
+    return Effect.zipRight(retire(p, reason), Effect.suspend(() => takeIdle(now)))
+  }
 
   /** One connect attempt: resolve, then TCP + verified TLS to the address DNS names now. */
-  const connectOnce = (state: { attempts: number; address: string | undefined }) =>
+  const connectOnce = (state: { attempts: number; address: string | undefined }, traced: boolean) =>
     Effect.gen(function*() {
       state.attempts++
       yield* Metric.increment(metrics.attempts)
@@ -265,13 +262,26 @@ export const make: Effect.Effect<
               : Effect.void
           ))
       ),
-      Effect.withSpan("stpp.connect", { attributes: { "stpp.attempt": state.attempts } })
+      // a span per attempt, numbered when it starts
+      (effect) =>
+        traced
+          ? Effect.suspend(() =>
+            Effect.withSpan(effect, "stpp.connect", {
+              attributes: { "stpp.attempt": state.attempts + 1 },
+              captureStackTrace: false
+            })
+          )
+          : effect
     )
 
-  const connectPhase = (state: { attempts: number; address: string | undefined }, reference: string | undefined) =>
+  const connectPhase = (
+    state: { attempts: number; address: string | undefined },
+    reference: string | undefined,
+    traced: boolean
+  ) =>
     Effect.gen(function*() {
       const t0 = yield* Clock.currentTimeMillis
-      const result = yield* RetryPolicy.retry(connectOnce(state), isConnectRetryable).pipe(
+      const result = yield* RetryPolicy.retry(connectOnce(state, traced), isConnectRetryable).pipe(
         Effect.provideService(RetryPolicy.RetryPolicy, policy),
         Effect.either
       )
@@ -329,149 +339,329 @@ export const make: Effect.Effect<
   }
 
   type SendResult =
-    | { readonly _tag: "Ok"; readonly response: Omit<GatewayResponse, "attempts" | "reused" | "elapsedMillis"> }
+    | {
+      readonly _tag: "Ok"
+      readonly response: Omit<GatewayResponse, "attempts" | "reused" | "elapsedMillis">
+      /** Why the connection may not be reused, when it may not. */
+      readonly retire: string | undefined
+    }
     | { readonly _tag: "NothingSent"; readonly reason: string }
     | { readonly _tag: "Unknown"; readonly error: OutcomeUnknown }
 
-  /** Sends the request on one connection; never retried once a byte is written (R3). */
-  const send = (
-    p: Pool.Pooled,
-    request: GatewayRequest,
-    built: Built,
-    started: number,
-    attempts: number
-  ) =>
-    Effect.gen(function*() {
-      const before = p.connection.bytesWritten()
-      const progress = { headersReceived: false, timedOut: false }
-      const deadline = (yield* Clock.currentTimeMillis) + ioTimeoutMillis
-      const result = yield* Http.exchange(p.dispatcher, built, progress, (expire) => {
-        const entry = { deadline, expire }
-        inFlight.add(entry)
-        return () => inFlight.delete(entry)
-      }).pipe(Effect.either)
-      const headersReceived = progress.headersReceived
-      const now = yield* Clock.currentTimeMillis
-      if (Either.isRight(result)) {
-        const { body, headers, status } = result.right
-        p.requests++
-        p.lastUsedAt = now
-        Pool.applyHint(p, Http.keepAliveHint(headers))
-        if (p.closed || Pool.staleReason(p, now, limits) !== undefined) {
-          // closed in the background: the caller has its answer and need not wait for the close
-          yield* Effect.forkIn(retire(p, p.closed ? "server-close" : "limit"), layerScope)
-        } else {
-          idle.push(p)
-        }
-        return {
-          _tag: "Ok",
-          response: { status, headers, body, address: p.address }
-        } as SendResult
-      }
-      const written = p.connection.bytesWritten() - before
-      const failure = result.left
-      const reason = progress.timedOut ? "timeout" : Http.failureReason(failure)
-      yield* retire(p, "failed")
-      if (written === 0 && !headersReceived) {
-        return { _tag: "NothingSent", reason } as SendResult
-      }
-      return {
-        _tag: "Unknown",
-        error: new OutcomeUnknown({
-          host,
-          address: p.address,
-          phase: Http.phaseOf(written, built.size, headersReceived),
-          bytesWritten: written,
-          reason,
-          elapsedMillis: now - started,
-          attempts,
-          reference: request.reference
-        })
-      } as SendResult
-    })
+  /** One request's own facts, shared by its rounds. */
+  interface RequestContext {
+    readonly request: GatewayRequest
+    readonly built: Built
+    readonly started: number
+    readonly state: { attempts: number; address: string | undefined }
+    readonly clock: Clock.Clock
+    readonly traced: boolean
+  }
 
-  const request = (request: GatewayRequest): Effect.Effect<GatewayResponse, RequestError> =>
-    Effect.gen(function*() {
-      const started = yield* Clock.currentTimeMillis
-      const built = buildRequest(request)
-      const state = { attempts: 0, address: undefined as string | undefined }
-      const closedBeforeWrite = (lastMessage: string, address: string | undefined) =>
-        Effect.flatMap(Clock.currentTimeMillis, (now) =>
-          Effect.fail(
-            new NotSent({
-              host,
-              attempts: state.attempts,
-              elapsedMillis: now - started,
-              lastError: "ConnectionClosed",
-              lastMessage,
-              address,
-              reference: request.reference
-            })
-          ))
-      // A kept-alive connection the server closed before our first byte went out is not a failure
-      // of the request: nothing was sent, so it goes again on another connection. Bounded.
-      for (let round = 0; round <= settings.maxSockets + 1; round++) {
-        const reusedConnection = yield* takeIdle
-        const p = reusedConnection ?? (yield* connectPhase(state, request.reference))
-        const sent = yield* send(p, request, built, started, state.attempts)
-        const now = yield* Clock.currentTimeMillis
-        if (sent._tag === "Ok") {
-          yield* Metric.update(metrics.requestLatency, now - started)
-          yield* Effect.annotateCurrentSpan({ "stpp.address": p.address, "stpp.attempts": state.attempts })
-          return {
-            ...sent.response,
-            attempts: state.attempts,
-            reused: reusedConnection !== undefined,
-            elapsedMillis: now - started
-          }
-        }
-        if (sent._tag === "Unknown") {
-          yield* Effect.logError("outcome unknown: do not resend; look the transaction up").pipe(
+  /**
+   * What an exchange on `p` came to, in plain code: the connection's bookkeeping (back to the idle
+   * list, or marked to retire) and, for a failure, whether a byte had been written (R3).
+   */
+  const settle = (
+    ctx: RequestContext,
+    p: Pool.Pooled,
+    outcome: Http.Outcome,
+    before: number,
+    now: number
+  ): SendResult => {
+    if (outcome._tag === "Response") {
+      const { body, headers, status } = outcome.response
+      p.requests++
+      p.lastUsedAt = now
+      Pool.applyHint(p, Http.keepAliveHint(headers))
+      const stale = p.closed ? "server-close" : Pool.staleReason(p, now, limits) === undefined ? undefined : "limit"
+      if (stale === undefined) idle.push(p)
+      return { _tag: "Ok", response: { status, headers, body, address: p.address }, retire: stale }
+    }
+    const written = p.connection.bytesWritten() - before
+    const reason = outcome.timedOut ? "timeout" : Http.failureReason(outcome.error)
+    if (written === 0 && !outcome.headersReceived) return { _tag: "NothingSent", reason }
+    return {
+      _tag: "Unknown",
+      error: new OutcomeUnknown({
+        host,
+        address: p.address,
+        phase: Http.phaseOf(written, ctx.built.size, outcome.headersReceived),
+        bytesWritten: written,
+        reason,
+        elapsedMillis: now - ctx.started,
+        attempts: ctx.state.attempts,
+        reference: ctx.request.reference
+      })
+    }
+  }
+
+  /** Registers an exchange with the IO deadline sweep. */
+  const watchUntil = (deadline: number) => (expire: () => void) => {
+    const entry = { deadline, expire }
+    inFlight.add(entry)
+    return () => {
+      inFlight.delete(entry)
+    }
+  }
+
+  /** Sends the request on one connection; never retried once a byte is written (R3). */
+  const send = (ctx: RequestContext, p: Pool.Pooled): Effect.Effect<SendResult> => {
+    const before = p.connection.bytesWritten()
+    const watch = watchUntil(ctx.clock.unsafeCurrentTimeMillis() + ioTimeoutMillis)
+    return Http.exchange(p.dispatcher, ctx.built, watch).pipe(
+      Effect.map((outcome) => settle(ctx, p, outcome, before, ctx.clock.unsafeCurrentTimeMillis())),
+      // an interrupted exchange leaves the connection in an unknown state: it is closed
+      Effect.onInterrupt(() => retire(p, "interrupted"))
+    )
+  }
+
+  const closedBeforeWrite = (ctx: RequestContext, lastMessage: string, address: string | undefined) =>
+    Effect.suspend(() =>
+      Effect.fail(
+        new NotSent({
+          host,
+          attempts: ctx.state.attempts,
+          elapsedMillis: ctx.clock.unsafeCurrentTimeMillis() - ctx.started,
+          lastError: "ConnectionClosed",
+          lastMessage,
+          address,
+          reference: ctx.request.reference
+        })
+      )
+    )
+
+  /** What follows a send: the answer, `OutcomeUnknown`, or (nothing sent) `again`. */
+  const conclude = (
+    ctx: RequestContext,
+    p: Pool.Pooled,
+    sent: SendResult,
+    reused: boolean,
+    again: Effect.Effect<GatewayResponse, RequestError>
+  ): Effect.Effect<GatewayResponse, RequestError> => {
+    const now = ctx.clock.unsafeCurrentTimeMillis()
+    if (sent._tag === "Ok") {
+      const response: GatewayResponse = {
+        ...sent.response,
+        attempts: ctx.state.attempts,
+        reused,
+        elapsedMillis: now - ctx.started
+      }
+      const retired = sent.retire === undefined
+        ? Effect.void
+        // closed in the background: the caller has its answer and need not wait for the close
+        : Effect.asVoid(Effect.forkIn(retire(p, sent.retire), layerScope))
+      const annotated = ctx.traced
+        ? Effect.zipRight(
+          retired,
+          Effect.annotateCurrentSpan({ "stpp.address": p.address, "stpp.attempts": ctx.state.attempts })
+        )
+        : retired
+      return Effect.as(annotated, response)
+    }
+    const failed = retire(p, "failed")
+    if (sent._tag === "Unknown") {
+      return failed.pipe(
+        Effect.zipRight(
+          Effect.logError("outcome unknown: do not resend; look the transaction up").pipe(
             Effect.annotateLogs({
               address: sent.error.address,
               phase: sent.error.phase,
               bytesWritten: sent.error.bytesWritten,
               reason: sent.error.reason,
-              reference: request.reference ?? "-"
+              reference: ctx.request.reference ?? "-"
             })
           )
-          return yield* Effect.fail(sent.error)
-        }
-        yield* logDebug("connection closed before the request was written; sending on another", {
-          address: p.address,
-          reason: sent.reason,
-          reused: reusedConnection !== undefined
-        })
+        ),
+        Effect.zipRight(Effect.fail(sent.error))
+      )
+    }
+    return failed.pipe(
+      Effect.zipRight(logDebug("connection closed before the request was written; sending on another", {
+        address: p.address,
+        reason: sent.reason,
+        reused
+      })),
+      Effect.zipRight(
         // A fresh connection that closed before taking a byte counts against the connect budget (R1, R2).
-        if (
-          reusedConnection === undefined &&
-          (state.attempts > policy.settings.maxRetries || now - started > latestStartMillis)
-        ) {
-          return yield* closedBeforeWrite(
+        !reused && (ctx.state.attempts > policy.settings.maxRetries || now - ctx.started > latestStartMillis)
+          ? closedBeforeWrite(
+            ctx,
             `the connection to ${p.address} closed before the request could be written (${sent.reason})`,
             p.address
           )
+          : again
+      )
+    )
+  }
+
+  /**
+   * The general path: an idle connection or a new one (resolve, connect, retried by the policy),
+   * then the exchange. A kept-alive connection the server closed before our first byte went out is
+   * not a failure of the request: nothing was sent, so it goes again on another connection. Bounded.
+   */
+  const rounds = (ctx: RequestContext, n: number): Effect.Effect<GatewayResponse, RequestError> =>
+    n > settings.maxSockets + 1
+      ? closedBeforeWrite(ctx, "every connection closed before the request could be written", ctx.state.address)
+      : Effect.flatMap(takeIdle(ctx.clock.unsafeCurrentTimeMillis()), (idleConnection) =>
+        Effect.flatMap(
+          idleConnection === undefined
+            ? connectPhase(ctx.state, ctx.request.reference, ctx.traced)
+            : Effect.succeed(idleConnection),
+          (p) =>
+            Effect.flatMap(
+              send(ctx, p),
+              (sent) => conclude(ctx, p, sent, idleConnection !== undefined, Effect.suspend(() => rounds(ctx, n + 1)))
+            )
+        ))
+
+  const newContext = (request: GatewayRequest, clock: Clock.Clock, traced: boolean): RequestContext => ({
+    request,
+    built: buildRequest(request),
+    started: clock.unsafeCurrentTimeMillis(),
+    state: { attempts: 0, address: undefined },
+    clock,
+    traced
+  })
+
+  /** Whether a request holds one of the `maxSockets` permits, and whether its metrics are written. */
+  interface Lease {
+    held: boolean
+    recorded: boolean
+  }
+
+  /**
+   * The warm path: the request on a kept-alive connection `p` that may be reused now is one async
+   * step with its bookkeeping in plain code. An answer hands the permit on and is recorded at once;
+   * anything else goes on the general way. Returns what interrupting the request does.
+   */
+  const startWarm = (
+    ctx: RequestContext,
+    p: Pool.Pooled,
+    lease: Lease,
+    labels: ReadonlyArray<MetricLabel.MetricLabel>,
+    resume: (effect: Effect.Effect<GatewayResponse, RequestError>) => void
+  ): Effect.Effect<void> => {
+    let settled = false
+    const before = p.connection.bytesWritten()
+    const abort = Http.start(p.dispatcher, ctx.built, watchUntil(ctx.started + ioTimeoutMillis), (outcome) => {
+      settled = true
+      const now = ctx.clock.unsafeCurrentTimeMillis()
+      const sent = settle(ctx, p, outcome, before, now)
+      if (sent._tag === "Ok" && sent.retire === undefined) {
+        const elapsedMillis = now - ctx.started
+        lease.held = false
+        permits.release()
+        lease.recorded = true
+        outcomeCounters.ok.unsafeUpdate(1, labels)
+        metrics.requestLatency.unsafeUpdate(elapsedMillis, labels)
+        resume(Effect.succeed({ ...sent.response, attempts: 0, reused: true, elapsedMillis }))
+      } else {
+        resume(conclude(ctx, p, sent, true, Effect.suspend(() => rounds(ctx, 1))))
+      }
+    })
+    return Effect.suspend(() => {
+      if (settled) return Effect.void
+      settled = true
+      abort()
+      // the connection is in an unknown state: closed
+      return retire(p, "interrupted")
+    })
+  }
+
+  /**
+   * One request from its permit to its answer, as one async step: the permit is asked for in plain
+   * code (a waiting request costs no fiber switch), then a kept-alive connection that may be reused
+   * is taken at once (`warm`), or the general path runs (`rounds`). Whatever way it ends (an
+   * interruption included, however it races the answer) the permit goes back and the metrics are
+   * written, once.
+   */
+  const run = (
+    request: GatewayRequest,
+    clock: Clock.Clock,
+    traced: boolean,
+    warm: boolean,
+    labels: ReadonlyArray<MetricLabel.MetricLabel>
+  ): Effect.Effect<GatewayResponse, RequestError> => {
+    const lease: Lease = { held: false, recorded: false }
+    return Effect.onExit(
+      Effect.async<GatewayResponse, RequestError>((resume) => {
+        let cancel: Effect.Effect<void> | undefined
+        const withdraw = permits.request(() => {
+          lease.held = true
+          const ctx = newContext(request, clock, traced)
+          const p = warm ? Pool.takeFresh(idle, ctx.started, limits) : undefined
+          if (p === undefined) resume(rounds(ctx, 0))
+          else cancel = startWarm(ctx, p, lease, labels, resume)
+        })
+        return Effect.suspend(() => {
+          if (!lease.held) {
+            withdraw()
+            return Effect.void
+          }
+          return cancel ?? Effect.void
+        })
+      }),
+      (exit) => {
+        if (lease.held) {
+          lease.held = false
+          permits.release()
+        }
+        return lease.recorded ? Effect.void : recordExit(exit)
+      }
+    )
+  }
+
+  /** Metrics for a finished request, tagged like any other metric of the fiber (`Effect.tagMetrics`). */
+  const recordExit = (exit: Exit.Exit<GatewayResponse, RequestError>): Effect.Effect<void> =>
+    Effect.withFiberRuntime((fiber) => {
+      const labels = fiber.getFiberRef(FiberRef.currentMetricLabels)
+      if (Exit.isSuccess(exit)) {
+        outcomeCounters.ok.unsafeUpdate(1, labels)
+        metrics.requestLatency.unsafeUpdate(exit.value.elapsedMillis, labels)
+      } else {
+        const failure = Cause.failureOption(exit.cause)
+        if (Option.isSome(failure)) {
+          const e = failure.value
+          const counter = e._tag === "NotSent"
+            ? outcomeCounters.not_sent
+            : e._tag === "Refused"
+            ? outcomeCounters.refused
+            : outcomeCounters.outcome_unknown
+          counter.unsafeUpdate(1, labels)
         }
       }
-      return yield* closedBeforeWrite("every connection closed before the request could be written", state.address)
-    }).pipe(
-      permits.withPermit,
-      withOwnLogging,
-      Effect.tapBoth({
-        onFailure: (e) =>
-          Metric.increment(
-            e._tag === "NotSent"
-              ? outcomeCounters.not_sent
-              : e._tag === "Refused"
-              ? outcomeCounters.refused
-              : outcomeCounters.outcome_unknown
-          ),
-        onSuccess: () => Metric.increment(outcomeCounters.ok)
-      }),
-      Effect.withSpan("stpp.request", {
-        attributes: { "stpp.host": host, "stpp.reference": request.reference ?? "" }
-      })
-    )
+      return Effect.void
+    })
+
+  const request = (request: GatewayRequest): Effect.Effect<GatewayResponse, RequestError> =>
+    Effect.withFiberRuntime((fiber) => {
+      const clock = Context.get(fiber.getFiberRef(DefaultServices.currentServices), Clock.Clock)
+      // The request span is made only when a tracer that keeps spans is installed: under Effect's
+      // built-in tracer nobody can see it, and it is the largest single cost of a warm request.
+      const traced = fiber.getFiberRef(FiberRef.currentTracerEnabled) &&
+        RedactingLogger.recordsSpans(Context.get(fiber.getFiberRef(DefaultServices.currentServices), Tracer.Tracer))
+      // The loggers and level in place when the service was built serve every line it writes (L2).
+      const sameLoggers = fiber.getFiberRef(FiberRef.currentLoggers) === loggers
+      const sameLevel = fiber.getFiberRef(FiberRef.currentMinimumLogLevel) === minimumLevel
+      // The warm path needs no span to make and the service's logging already in place.
+      let out = run(
+        request,
+        clock,
+        traced,
+        !traced && sameLoggers && sameLevel,
+        fiber.getFiberRef(FiberRef.currentMetricLabels)
+      )
+      if (!sameLevel) out = Effect.locally(out, FiberRef.currentMinimumLogLevel, minimumLevel)
+      if (!sameLoggers) out = Effect.locally(out, FiberRef.currentLoggers, loggers)
+      return traced
+        ? Effect.withSpan(out, "stpp.request", {
+          attributes: { "stpp.host": host, "stpp.reference": request.reference ?? "" },
+          // the call site would be this file, not the app's: not worth an Error per request
+          captureStackTrace: false
+        })
+        : out
+    })
 
   return { request, endpoint }
 })

@@ -8,6 +8,7 @@
  * @since 0.1.0
  */
 import * as Context from "effect/Context"
+import * as DefaultServices from "effect/DefaultServices"
 import * as Effect from "effect/Effect"
 import * as FiberId from "effect/FiberId"
 import * as FiberRef from "effect/FiberRef"
@@ -366,8 +367,8 @@ const unwrapSpan = (span: Tracer.AnySpan): Tracer.AnySpan => span instanceof Red
  * @since 0.1.0
  * @category constructors
  */
-export const redactingTracer = (inner: Tracer.Tracer, options: Redact.Options = {}): Tracer.Tracer =>
-  Tracer.make({
+export const redactingTracer = (inner: Tracer.Tracer, options: Redact.Options = {}): Tracer.Tracer => {
+  const tracer = Tracer.make({
     span: (name, parent, context, links, startTime, kind, spanOptions) => {
       const safeOptions: Tracer.SpanOptions | undefined = spanOptions === undefined ? undefined : {
         ...spanOptions,
@@ -389,6 +390,30 @@ export const redactingTracer = (inner: Tracer.Tracer, options: Redact.Options = 
     },
     context: (f, fiber) => inner.context(f, fiber)
   })
+  innerTracers.set(tracer, inner)
+  return tracer
+}
+
+const innerTracers = new WeakMap<Tracer.Tracer, Tracer.Tracer>()
+const builtInTracer = Context.get(DefaultServices.liveServices, Tracer.Tracer)
+
+/**
+ * Whether spans made under `tracer` reach anybody: false for Effect's built-in tracer, which an
+ * app has when it installed none (its spans are kept nowhere), also behind redacting wrappers.
+ * Code on a hot path may skip making spans nobody can see.
+ *
+ * @since 0.2.0
+ * @category tracing
+ */
+export const recordsSpans = (tracer: Tracer.Tracer): boolean => {
+  let current = tracer
+  for (let depth = 0; depth < 16; depth++) {
+    const inner = innerTracers.get(current)
+    if (inner === undefined) break
+    current = inner
+  }
+  return current !== builtInTracer
+}
 
 // -----------------------------------------------------------------------------
 // layers

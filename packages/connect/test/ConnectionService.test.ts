@@ -7,15 +7,18 @@ import { describe, expect, it } from "@effect/vitest"
 import { DnsServer, TestCa } from "@stpp/simulator"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
+import * as Tracer from "effect/Tracer"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import * as ConnectionConfig from "../src/ConnectionConfig.js"
 import type { RequestError } from "../src/ConnectionError.js"
 import * as ConnectionService from "../src/ConnectionService.js"
+import * as RedactingLogger from "../src/RedactingLogger.js"
 import { gateways } from "./fixtures/Gateways.js"
 
 const HOST = "gateway.stpp.test"
@@ -76,7 +79,8 @@ const post = (reference = "A00000001") =>
       reference
     }))
 
-const failure = <A, E>(effect: Effect.Effect<A, E>) => Effect.flip(effect) as unknown as Effect.Effect<RequestError>
+const failure = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.flip(effect) as unknown as Effect.Effect<RequestError, never, R>
 
 const quiet = Logger.minimumLogLevel(LogLevel.None)
 
@@ -257,5 +261,121 @@ describe("ConnectionService (real sockets)", () => {
       expect(results.length).toBe(40)
       expect(w.gw.byAddress.get("127.0.1.14")!.connections).toBeLessThanOrEqual(4)
       expect(w.gw.totalRequests()).toBe(40)
+    }).pipe(Effect.scoped, Effect.provide(quiet)))
+
+  // The warm path (a kept-alive connection, a free permit, no span to make) is one async step with
+  // its own bookkeeping; these check that it keeps every promise of the general path.
+  it.live("R3 (warm): a reset after the request on a kept-alive connection is OutcomeUnknown; the next request connects anew", () =>
+    Effect.gen(function*() {
+      const w = yield* world(["127.0.1.15"])
+      const gateway = w.gw.byAddress.get("127.0.1.15")!
+      const [first, e, third] = yield* Effect.gen(function*() {
+        const first = yield* post()
+        gateway.mode = { _tag: "reset-after-request" }
+        const e = yield* failure(post("A00000002"))
+        gateway.mode = { _tag: "ok" }
+        const third = yield* post()
+        return [first, e, third] as const
+      }).pipe(Effect.provide(service(w)))
+      expect(first.reused).toBe(false)
+      expect(e._tag).toBe("OutcomeUnknown")
+      if (e._tag !== "OutcomeUnknown") return
+      expect(e.reference).toBe("A00000002")
+      expect(e.attempts).toBe(0)
+      expect(e.bytesWritten).toBeGreaterThan(0)
+      expect(third.reused).toBe(false)
+      expect(third.attempts).toBe(1)
+      expect(gateway.requests).toBe(3)
+      expect(gateway.connections).toBe(2)
+    }).pipe(Effect.scoped, Effect.provide(quiet)))
+
+  it.live("R1/R3 (warm): a late answer on a kept-alive connection is OutcomeUnknown at the IO time-out", () =>
+    Effect.gen(function*() {
+      const w = yield* world(["127.0.1.16"])
+      const gateway = w.gw.byAddress.get("127.0.1.16")!
+      const { e, elapsed } = yield* Effect.gen(function*() {
+        yield* post()
+        gateway.mode = { _tag: "late", millis: 1500 }
+        const started = Date.now()
+        const e = yield* failure(post())
+        return { e, elapsed: Date.now() - started }
+      }).pipe(Effect.provide(service(w, { ioTimeout: "300ms" })))
+      expect(elapsed).toBeGreaterThanOrEqual(250)
+      expect(elapsed).toBeLessThan(1400)
+      expect(e._tag).toBe("OutcomeUnknown")
+      if (e._tag !== "OutcomeUnknown") return
+      expect(e.reason).toBe("timeout")
+      expect(e.phase).toBe("awaiting")
+      expect(gateway.requests).toBe(2)
+    }).pipe(Effect.scoped, Effect.provide(quiet)))
+
+  it.live("C1 (warm): an interrupted request hands its permit back and its connection is closed", () =>
+    Effect.gen(function*() {
+      const w = yield* world(["127.0.1.17"])
+      const gateway = w.gw.byAddress.get("127.0.1.17")!
+      const after = yield* Effect.gen(function*() {
+        yield* post()
+        gateway.mode = { _tag: "late", millis: 5000 }
+        const fiber = yield* Effect.fork(post())
+        yield* Effect.sleep("150 millis")
+        yield* Fiber.interrupt(fiber)
+        gateway.mode = { _tag: "ok" }
+        // one socket only: this waits forever unless the permit came back
+        return yield* post().pipe(Effect.timeout("3 seconds"))
+      }).pipe(Effect.provide(service(w, { maxSockets: 1 })))
+      expect(after.status).toBe(200)
+      expect(after.reused).toBe(false)
+      expect(after.attempts).toBe(1)
+      expect(gateway.connections).toBe(2)
+      expect(gateway.requests).toBe(3)
+    }).pipe(Effect.scoped, Effect.provide(quiet)))
+
+  it.live("tracing: with a tracer installed each request is a stpp.request span; with none, requests make none", () =>
+    Effect.gen(function*() {
+      const w = yield* world(["127.0.1.18"])
+      const spans: Array<{ name: string; attributes: Map<string, unknown>; ended: boolean }> = []
+      const tracer = Tracer.make({
+        span: (name, parent, context, links, startTime, kind) => {
+          const record = { name, attributes: new Map<string, unknown>(), ended: false }
+          spans.push(record)
+          return {
+            _tag: "Span",
+            name,
+            spanId: `s${spans.length}`,
+            traceId: "t1",
+            parent,
+            context,
+            status: { _tag: "Started", startTime },
+            attributes: record.attributes,
+            links,
+            sampled: true,
+            kind,
+            end: () => {
+              record.ended = true
+            },
+            attribute: (key, value) => {
+              record.attributes.set(key, value)
+            },
+            event: () => {},
+            addLinks: () => {}
+          }
+        },
+        context: (f) => f()
+      })
+      yield* Effect.gen(function*() {
+        yield* post("A00000011")
+        yield* post("A00000012")
+      }).pipe(Effect.provide(service(w)), Effect.withTracer(tracer))
+      const requests = spans.filter((s) => s.name === "stpp.request")
+      expect(requests.map((s) => s.attributes.get("stpp.reference"))).toEqual(["A00000011", "A00000012"])
+      expect(requests.every((s) => s.ended)).toBe(true)
+      expect(requests.map((s) => s.attributes.get("stpp.address"))).toEqual(["127.0.1.18", "127.0.1.18"])
+      expect(requests.map((s) => s.attributes.get("stpp.attempts"))).toEqual([1, 0])
+      expect(spans.filter((s) => s.name === "stpp.connect").length).toBe(1)
+      // without a tracer of the app's, Effect's built-in one: nobody sees spans, so none are made
+      expect(RedactingLogger.recordsSpans(yield* Effect.tracer)).toBe(false)
+      const before = spans.length
+      yield* post().pipe(Effect.provide(service(w)))
+      expect(spans.length).toBe(before)
     }).pipe(Effect.scoped, Effect.provide(quiet)))
 })

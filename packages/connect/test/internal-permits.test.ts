@@ -1,41 +1,51 @@
 import { describe, expect, it } from "@effect/vitest"
-import * as Deferred from "effect/Deferred"
-import * as Effect from "effect/Effect"
-import * as Fiber from "effect/Fiber"
 import * as Permits from "../src/internal/permits.js"
 
-describe("internal/permits", () => {
-  it.effect("C1: requests beyond the bound wait, and are served first come, first served", () =>
-    Effect.gen(function*() {
-      const permits = Permits.make(2)
-      const order: Array<number> = []
-      const gate = yield* Deferred.make<void>()
-      const hold = (n: number) =>
-        permits.withPermit(Effect.sync(() => order.push(n)).pipe(Effect.zipRight(Deferred.await(gate))))
-      const fibers = yield* Effect.forEach([1, 2, 3, 4, 5], (n) => Effect.fork(hold(n)))
-      yield* Effect.yieldNow()
-      expect(order).toEqual([1, 2])
-      expect(permits.waiting()).toBe(3)
-      yield* Deferred.succeed(gate, undefined)
-      yield* Fiber.joinAll(fibers)
-      expect(order).toEqual([1, 2, 3, 4, 5])
-      expect(permits.waiting()).toBe(0)
-    }))
+const microtasks = () => new Promise<void>((resolve) => setImmediate(resolve))
 
-  it.effect("C1: an interrupted waiter leaves the queue and a permit is never lost", () =>
-    Effect.gen(function*() {
-      const permits = Permits.make(1)
-      const gate = yield* Deferred.make<void>()
-      const holder = yield* Effect.fork(permits.withPermit(Deferred.await(gate)))
-      yield* Effect.yieldNow()
-      const waiter = yield* Effect.fork(permits.withPermit(Effect.void))
-      yield* Effect.yieldNow()
-      expect(permits.waiting()).toBe(1)
-      yield* Fiber.interrupt(waiter)
-      expect(permits.waiting()).toBe(0)
-      yield* Deferred.succeed(gate, undefined)
-      yield* Fiber.join(holder)
-      // the permit came back: a new request runs at once
-      expect(yield* permits.withPermit(Effect.succeed("ran"))).toBe("ran")
-    }))
+describe("internal/permits", () => {
+  it("C1: requests beyond the bound wait, and are served first come, first served", async () => {
+    const permits = Permits.make(2)
+    const order: Array<number> = []
+    for (const n of [1, 2, 3, 4, 5]) permits.request(() => order.push(n))
+    // two at once, in the caller's own call
+    expect(order).toEqual([1, 2])
+    expect(permits.waiting()).toBe(3)
+    permits.release()
+    // handed over from a microtask, never inside the releaser's call
+    expect(order).toEqual([1, 2])
+    await microtasks()
+    expect(order).toEqual([1, 2, 3])
+    permits.release()
+    permits.release()
+    await microtasks()
+    expect(order).toEqual([1, 2, 3, 4, 5])
+    expect(permits.waiting()).toBe(0)
+    // all five done: both permits free again
+    permits.release()
+    permits.release()
+    expect(permits.available()).toBe(2)
+  })
+
+  it("C1: a withdrawn waiter leaves the queue, and a permit handed to one that withdrew is passed on", async () => {
+    const permits = Permits.make(1)
+    const granted: Array<string> = []
+    permits.request(() => granted.push("holder"))
+    const withdrawA = permits.request(() => granted.push("a"))
+    const withdrawB = permits.request(() => granted.push("b"))
+    permits.request(() => granted.push("c"))
+    expect(permits.waiting()).toBe(3)
+    // still waiting: leaves the queue
+    withdrawA()
+    expect(permits.waiting()).toBe(2)
+    // handed over, then withdrawn before it arrived: it goes on to the next
+    permits.release()
+    withdrawB()
+    await microtasks()
+    expect(granted).toEqual(["holder", "c"])
+    // the permit came back: nobody waits, one is free
+    permits.release()
+    expect(permits.available()).toBe(1)
+    expect(permits.waiting()).toBe(0)
+  })
 })

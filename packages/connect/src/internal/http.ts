@@ -61,8 +61,11 @@ export const failureReason = (error: unknown): string => {
         return "malformed-response"
       case "UND_ERR_RES_CONTENT_LENGTH_MISMATCH":
         return "truncated-response"
+      case "STPP_IO_TIMEOUT":
+        return "timeout"
       case "UND_ERR_ABORTED":
       case "AbortError":
+      case "STPP_INTERRUPTED":
         return "aborted"
     }
     if (typeof code === "string" && code.startsWith("HPE_")) return "malformed-response"
@@ -112,6 +115,18 @@ export interface Exchanged {
   readonly body: Uint8Array
 }
 
+/** What one exchange came to: the whole response, or how it failed. @internal */
+export type Outcome =
+  | { readonly _tag: "Response"; readonly response: Exchanged }
+  | {
+    readonly _tag: "Failed"
+    readonly error: unknown
+    /** The response's status line and headers had arrived. */
+    readonly headersReceived: boolean
+    /** The IO deadline sweep aborted it. */
+    readonly timedOut: boolean
+  }
+
 const flatHeaders = (headers: Record<string, string | Array<string> | undefined>): Record<string, string> => {
   const out: Record<string, string> = {}
   for (const k in headers) {
@@ -121,48 +136,115 @@ const flatHeaders = (headers: Record<string, string | Array<string> | undefined>
   return out
 }
 
+/** The request was aborted by the IO deadline sweep. @internal */
+export class IoDeadline extends Error {
+  readonly code = "STPP_IO_TIMEOUT"
+  constructor() {
+    super("no answer within the IO time-out")
+  }
+}
+
+/** The request was interrupted by its caller. @internal */
+export class Interrupted extends Error {
+  readonly code = "STPP_INTERRUPTED"
+  constructor() {
+    super("interrupted")
+  }
+}
+
+const concat = (chunks: Array<Buffer>, size: number): Uint8Array =>
+  chunks.length === 1 ? chunks[0] : chunks.length === 0 ? new Uint8Array(0) : Buffer.concat(chunks, size)
+
 /**
- * One HTTP/1.1 exchange on a connection's undici `Client`: undici writes the request and parses
- * the response (no HTTP is written by hand here). `watch` registers the exchange with the service's
- * IO deadline sweep, which calls the given function when the deadline passes: the request is then
- * aborted and `progress.timedOut` set. Interrupting the effect also aborts it; undici closes the
- * connection either way. `progress.headersReceived` tells a failure while receiving the body from
- * one before any answer.
+ * Starts one HTTP/1.1 exchange on a connection's undici `Client`, through undici's dispatch handler
+ * API: undici writes the request and parses the response (no HTTP is written by hand here); the
+ * body is collected whole. `done` is called once with the outcome, which tells a failure after the
+ * response's headers arrived from one before, and one the IO deadline caused.
+ *
+ * `watch` registers the exchange with the service's IO deadline sweep, which calls the given
+ * function when the deadline passes: the request is then aborted. The returned function aborts it
+ * too (for an interrupted caller), after which `done` is not called. Either way undici closes the
+ * connection, which the pool then retires.
+ *
+ * @internal
+ */
+export const start = (
+  dispatcher: Undici.Dispatcher,
+  built: Built,
+  watch: (expire: () => void) => () => void,
+  done: (outcome: Outcome) => void
+): () => void => {
+  let finished = false
+  let headersReceived = false
+  let timedOut = false
+  let controller: Undici.Dispatcher.DispatchController | undefined
+  let status = 0
+  let headers: Record<string, string> = {}
+  const chunks: Array<Buffer> = []
+  let size = 0
+  const abort = (reason: Error): void => {
+    if (controller !== undefined) controller.abort(reason)
+    // not started yet (still waiting for its connection): closing the client fails it
+    else dispatcher.destroy(reason).catch(() => undefined)
+  }
+  const finish = (outcome: Outcome): void => {
+    if (finished) return
+    finished = true
+    unwatch()
+    done(outcome)
+  }
+  const unwatch = watch(() => {
+    if (finished) return
+    timedOut = true
+    abort(new IoDeadline())
+  })
+  dispatcher.dispatch({
+    method: built.method,
+    path: built.path,
+    headers: built.headers,
+    body: built.body === undefined ? null : built.body
+  }, {
+    onRequestStart: (c) => {
+      controller = c
+    },
+    onResponseStart: (_c, statusCode, responseHeaders) => {
+      // 1xx answers are interim: the real one follows
+      if (statusCode < 200) return
+      headersReceived = true
+      status = statusCode
+      headers = flatHeaders(responseHeaders)
+    },
+    onResponseData: (_c, chunk) => {
+      chunks.push(chunk)
+      size += chunk.length
+    },
+    onResponseEnd: () =>
+      finish(
+        headersReceived
+          ? { _tag: "Response", response: { status, headers, body: concat(chunks, size) } }
+          : { _tag: "Failed", error: new Error("the response ended without a final status"), headersReceived, timedOut }
+      ),
+    onResponseError: (_c, error) => finish({ _tag: "Failed", error, headersReceived, timedOut })
+  })
+  return () => {
+    if (finished) return
+    finished = true
+    unwatch()
+    abort(new Interrupted())
+  }
+}
+
+/**
+ * `start` as an effect that never fails: interrupting it aborts the exchange.
  *
  * @internal
  */
 export const exchange = (
-  dispatcher: Undici.Client,
+  dispatcher: Undici.Dispatcher,
   built: Built,
-  progress: { headersReceived: boolean; timedOut: boolean },
   watch: (expire: () => void) => () => void
-): Effect.Effect<Exchanged, unknown> =>
-  Effect.async<Exchanged, unknown>((resume) => {
-    const controller = new AbortController()
-    const unwatch = watch(() => {
-      progress.timedOut = true
-      controller.abort()
-    })
-    dispatcher.request({
-      method: built.method,
-      path: built.path,
-      headers: built.headers,
-      body: built.body ?? null,
-      signal: controller.signal
-    }).then(
-      (response) => {
-        progress.headersReceived = true
-        return response.body.arrayBuffer().then((buffer) =>
-          resume(Effect.succeed({
-            status: response.statusCode,
-            headers: flatHeaders(response.headers),
-            body: new Uint8Array(buffer)
-          }))
-        )
-      }
-    ).catch((error: unknown) => resume(Effect.fail(error))).finally(unwatch)
-    return Effect.sync(() => {
-      unwatch()
-      controller.abort()
-    })
+): Effect.Effect<Outcome> =>
+  Effect.async<Outcome>((resume) => {
+    const abort = start(dispatcher, built, watch, (outcome) => resume(Effect.succeed(outcome)))
+    return Effect.sync(abort)
   })

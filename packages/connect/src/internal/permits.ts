@@ -1,55 +1,68 @@
 /**
- * A first-come, first-served bound on requests in flight. Effect's `Semaphore` does not hand a
- * released permit to the oldest waiter (a caller that asks again at once can take it first), which
- * under load left some requests waiting for seconds; here a released permit goes straight to the
- * oldest waiter.
+ * A first-come, first-served bound on requests in flight, in plain callbacks so that a request
+ * waiting for a permit costs no fiber of its own (like undici's own queue). A released permit goes
+ * straight to the oldest waiter: nobody can barge ahead (Effect's `Semaphore` lets a caller that
+ * asks again at once take it first, which under load left some requests waiting for seconds).
  *
  * @internal
  */
-import * as Deferred from "effect/Deferred"
-import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
-import * as FiberId from "effect/FiberId"
 
 /** @internal */
 export interface Permits {
-  readonly withPermit: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+  /**
+   * Asks for a permit: `granted` is called once it is ours, at once when one is free, otherwise
+   * when it is our turn (from a microtask, never inside the releaser's own call). The returned
+   * function withdraws the request; a permit handed over meanwhile is passed on, not lost.
+   */
+  readonly request: (granted: () => void) => () => void
+  /** Hands back a permit that was granted: to the oldest waiter, if any. */
+  readonly release: () => void
   /** Requests waiting for a permit. */
   readonly waiting: () => number
+  /** Permits free now. */
+  readonly available: () => number
 }
+
+interface Waiter {
+  readonly granted: () => void
+  withdrawn: boolean
+}
+
+const noop = (): void => {}
 
 /** @internal */
 export const make = (permits: number): Permits => {
   let available = permits
-  const waiters: Array<Deferred.Deferred<void>> = []
+  const waiters: Array<Waiter> = []
   const release = (): void => {
     const next = waiters.shift()
-    if (next !== undefined) Deferred.unsafeDone(next, Exit.void)
-    else available++
-  }
-  const acquire: Effect.Effect<void> = Effect.suspend(() => {
-    if (available > 0) {
-      available--
-      return Effect.void
+    if (next === undefined) {
+      available++
+      return
     }
-    const deferred = Deferred.unsafeMake<void>(FiberId.none)
-    waiters.push(deferred)
-    return Deferred.await(deferred).pipe(
-      Effect.onInterrupt(() =>
-        Effect.sync(() => {
-          const i = waiters.indexOf(deferred)
-          // still waiting: leave the queue; already handed a permit: pass it on
-          if (i >= 0) waiters.splice(i, 1)
-          else release()
-        })
-      )
-    )
-  })
+    queueMicrotask(() => {
+      if (next.withdrawn) release()
+      else next.granted()
+    })
+  }
   return {
-    withPermit: (effect) =>
-      Effect.uninterruptibleMask((restore) =>
-        Effect.zipRight(restore(acquire), restore(effect).pipe(Effect.ensuring(Effect.sync(release))))
-      ),
-    waiting: () => waiters.length
+    request: (granted) => {
+      if (available > 0) {
+        available--
+        granted()
+        return noop
+      }
+      const waiter: Waiter = { granted, withdrawn: false }
+      waiters.push(waiter)
+      return () => {
+        const i = waiters.indexOf(waiter)
+        if (i >= 0) waiters.splice(i, 1)
+        // already handed over (its microtask is pending): it passes the permit on
+        else waiter.withdrawn = true
+      }
+    },
+    release,
+    waiting: () => waiters.length,
+    available: () => available
   }
 }

@@ -67,6 +67,19 @@ export const staleReason = (p: Pooled, now: number, limits: Limits): string | un
   return undefined
 }
 
+/**
+ * The most recently used idle connection when it may be reused now, taken off `idle`; otherwise
+ * undefined, and `idle` is left as it was (whoever retires stale connections finds it there).
+ *
+ * @internal
+ */
+export const takeFresh = (idle: Array<Pooled>, now: number, limits: Limits): Pooled | undefined => {
+  const p = idle.at(-1)
+  if (p === undefined || staleReason(p, now, limits) !== undefined) return undefined
+  idle.pop()
+  return p
+}
+
 /** Record what the server said about keeping the connection. @internal */
 export const applyHint = (p: Pooled, hint: KeepAliveHint): void => {
   if (hint.close) p.closed = true
@@ -141,6 +154,9 @@ export class RetiredConnection extends Error {
 export const close = (p: Pooled): Effect.Effect<void> =>
   Effect.suspend(() => {
     p.closed = true
+    // Our socket first: undici then finds it closed and has no error of its own to throw into it
+    // (an error there costs a formatted stack trace per connection).
+    p.connection.socket.destroy()
     return Effect.promise(() => p.dispatcher.destroy().catch(() => undefined)).pipe(
       Effect.zipRight(Scope.close(p.scope, Exit.void))
     )
