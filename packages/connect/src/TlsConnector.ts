@@ -601,14 +601,21 @@ const altNamesOf = (e: unknown, chain: ReadonlyArray<Trust.CertificateFacts>, ra
 /** What the handshake saw of the server, captured before Node destroys a refused socket. */
 interface Observed {
   tcpConnected: boolean
-  chain: ReadonlyArray<Trust.CertificateFacts>
-  altNames: string | undefined
+  /** The served chain as Node gave it; its facts are read only when something asks for them. */
+  peer: NodeTls.DetailedPeerCertificate | undefined
+  facts: ReadonlyArray<Trust.CertificateFacts> | undefined
 }
+
+const chainOf = (observed: Observed): ReadonlyArray<Trust.CertificateFacts> =>
+  observed.facts ??= observed.peer === undefined ? [] : Trust.factsOfPeerChain(observed.peer)
+
+const altNamesOfPeer = (observed: Observed): string | undefined =>
+  typeof observed.peer?.subjectaltname === "string" ? observed.peer.subjectaltname : undefined
 
 const classify = (target: Target, observed: Observed, error: unknown, now: number): TlsConnectError => {
   const where = { host: target.servername, address: target.address, port: target.port }
   const phase: Phase = observed.tcpConnected ? "handshake" : "tcp"
-  const chain = observed.chain
+  const chain = chainOf(observed)
   const code = codeOf(error)
   const leafSubject = chain.length > 0 ? chain[0].subject : target.servername
   switch (code) {
@@ -651,7 +658,7 @@ const classify = (target: Target, observed: Observed, error: unknown, now: numbe
       })
     }
     case "ERR_TLS_CERT_ALTNAME_INVALID":
-      return new HostnameMismatch({ ...where, names: altNamesOf(error, chain, observed.altNames) })
+      return new HostnameMismatch({ ...where, names: altNamesOf(error, chain, altNamesOfPeer(observed)) })
     case "ECONNREFUSED":
       return new ConnectRefused(where)
     case "ECONNRESET":
@@ -728,7 +735,7 @@ interface Opened {
 const noop = () => {}
 
 const open = (target: Target, store: Trust.LoadedStore, done: Deferred.Deferred<void, unknown>): Opened => {
-  const observed: Observed = { tcpConnected: false, chain: [], altNames: undefined }
+  const observed: Observed = { tcpConnected: false, peer: undefined, facts: undefined }
   const socket = NodeTls.connect({
     host: target.address,
     port: target.port,
@@ -739,8 +746,7 @@ const open = (target: Target, store: Trust.LoadedStore, done: Deferred.Deferred<
     // Node reads the peer's chain for the host name check; it is kept from here rather than read a
     // second time (reading a detailed chain is the costliest step of a handshake on the client).
     checkServerIdentity: (hostname, cert) => {
-      observed.chain = Trust.factsOfPeerChain(cert as NodeTls.DetailedPeerCertificate)
-      observed.altNames = typeof cert.subjectaltname === "string" ? cert.subjectaltname : undefined
+      observed.peer = cert as NodeTls.DetailedPeerCertificate
       return NodeTls.checkServerIdentity(hostname, cert)
     },
     ALPNProtocols: ["http/1.1"]
@@ -760,9 +766,7 @@ const open = (target: Target, store: Trust.LoadedStore, done: Deferred.Deferred<
     const verifyError = typeof handle?.verifyError === "function" ? handle.verifyError() : "unknown"
     if (verifyError === null || verifyError === undefined) return
     try {
-      const peer = socket.getPeerCertificate(true)
-      observed.chain = Trust.factsOfPeerChain(peer)
-      observed.altNames = typeof peer.subjectaltname === "string" ? peer.subjectaltname : undefined
+      observed.peer = socket.getPeerCertificate(true)
     } catch {
       // described without the chain
     }
@@ -779,7 +783,8 @@ const open = (target: Target, store: Trust.LoadedStore, done: Deferred.Deferred<
 
 interface Handshaken {
   readonly connection: TlsConnection
-  readonly chain: ReadonlyArray<Trust.CertificateFacts>
+  /** The served chain's facts, read when asked for (a connection for requests never asks). */
+  readonly chain: () => ReadonlyArray<Trust.CertificateFacts>
 }
 
 const handshake = (
@@ -832,7 +837,7 @@ const handshake = (
       cipher: cipher?.name ?? null,
       connectMillis: end - start
     }
-    return { connection, chain: observed.chain }
+    return { connection, chain: () => chainOf(observed) }
   })
 
 /**
@@ -862,7 +867,9 @@ export const makeWith = (options: Options): Effect.Effect<TlsConnector["Type"], 
     const connect = (target: Target) => Effect.map(handshake(target, store, timeout), (h) => h.connection)
     const trustReport = (target: Target): Effect.Effect<TrustReport, TlsConnectError> =>
       Effect.scoped(Effect.gen(function*() {
-        const { chain, connection } = yield* handshake(target, store, timeout)
+        const handshaken = yield* handshake(target, store, timeout)
+        const { connection } = handshaken
+        const chain = handshaken.chain()
         const now = yield* Clock.currentTimeMillis
         const infos = chain.map((c) => info(c, now, store))
         const last = infos[infos.length - 1]
