@@ -285,11 +285,16 @@ export interface RunResult {
   readonly firstError: string | undefined
   /** CPU time of the whole process (client and the server's worker thread), µs. */
   readonly cpuMicros: number
+  /** Time the client's event loop (the main thread) was busy, µs: the client's own cost. */
+  readonly busyMicros: number
 }
 
 export const perSecond = (r: RunResult): number => (r.requests - r.errors) / (r.elapsedMillis / 1000)
 
 export const cpuPerRequest = (r: RunResult): number => r.cpuMicros / r.requests
+
+/** Busy time of the client's event loop per request, µs. */
+export const busyPerRequest = (r: RunResult): number => r.busyMicros / r.requests
 
 /**
  * A closed loop with Promises: `concurrency` workers, each sending its next request when the last
@@ -305,6 +310,7 @@ export const loadPromise = async (
   let errors = 0
   let firstError: string | undefined
   const c0 = process.cpuUsage()
+  const e0 = performance.eventLoopUtilization()
   const t0 = performance.now()
   const worker = async () => {
     while (next < total) {
@@ -322,7 +328,8 @@ export const loadPromise = async (
   await Promise.all(Array.from({ length: Math.min(concurrency, total) }, worker))
   const elapsedMillis = performance.now() - t0
   const c = process.cpuUsage(c0)
-  return { requests: total, errors, elapsedMillis, latencies, firstError, cpuMicros: c.user + c.system }
+  const busyMicros = performance.eventLoopUtilization(e0).active * 1000
+  return { requests: total, errors, elapsedMillis, latencies, firstError, cpuMicros: c.user + c.system, busyMicros }
 }
 
 /** The same closed loop as Effect fibers, the way an Effect application calls the service. */
@@ -354,6 +361,7 @@ export const loadEffect = <A, E>(
   })
   return runtime.runPromise(Effect.gen(function*() {
     const c0 = process.cpuUsage()
+    const e0 = performance.eventLoopUtilization()
     const t0 = performance.now()
     yield* Effect.all(Array.from({ length: Math.min(concurrency, total) }, () => worker), {
       concurrency: "unbounded",
@@ -361,7 +369,8 @@ export const loadEffect = <A, E>(
     })
     const elapsedMillis = performance.now() - t0
     const c = process.cpuUsage(c0)
-    return { requests: total, errors, elapsedMillis, latencies, firstError, cpuMicros: c.user + c.system }
+    const busyMicros = performance.eventLoopUtilization(e0).active * 1000
+    return { requests: total, errors, elapsedMillis, latencies, firstError, cpuMicros: c.user + c.system, busyMicros }
   }))
 }
 

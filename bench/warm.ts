@@ -5,12 +5,19 @@
  * runs with its defaults (keepAliveMaxRequests 500: a few reconnects per run; 1e6 made no
  * measurable difference, see RESULTS.md).
  *
+ * A third row calls the same kind of undici `Pool` from Effect fibers (`Effect.promise`, the same
+ * closed loop the service runs in): what any Effect application pays before the service does
+ * anything, so the service's own cost is the gap between the last two rows. "busy" is the time the
+ * client's event loop was busy per request: the client's own CPU, without the server's thread.
+ *
  *   node bench/build/warm.js [--requests=2000] [--runs=5]
  */
+import * as Effect from "effect/Effect"
 import * as Undici from "undici"
 import {
   arg,
   BODY,
+  busyPerRequest,
   certificates,
   connectionService,
   cpuPerRequest,
@@ -54,10 +61,18 @@ for (const concurrency of CONCURRENCY) {
   })
   const undici = () =>
     pool.request({ path: PATH, method: "POST", headers: HEADERS, body: BODY }).then((r) => r.body.arrayBuffer())
+  const fiberPool = new Undici.Pool(`https://${ADDRESS}:${tls.port}`, {
+    connections: 64,
+    connect: { ca: certs.ca, servername: HOST }
+  })
+  const fromFibers = Effect.promise(() =>
+    fiberPool.request({ path: PATH, method: "POST", headers: HEADERS, body: BODY }).then((r) => r.body.arrayBuffer())
+  )
   const byDefault = await connectionService(tls.port, [nameserver], certs)
 
   const clients: ReadonlyArray<readonly [string, (n: number) => Promise<RunResult>]> = [
     ["undici Pool (baseline)", (n) => loadPromise(n, concurrency, undici)],
+    ["undici Pool from Effect fibers", (n) => loadEffect(byDefault.runtime, n, concurrency, fromFibers)],
     [
       "ConnectionService (defaults)",
       (n) => loadEffect(byDefault.runtime, n, concurrency, servicePost(byDefault.service))
@@ -76,6 +91,7 @@ for (const concurrency of CONCURRENCY) {
       p50: median(runs.map((r) => percentile(r.latencies, 50))),
       p99: median(runs.map((r) => percentile(r.latencies, 99))),
       cpu: median(runs.map(cpuPerRequest)),
+      busy: median(runs.map(busyPerRequest)),
       errors: runs.reduce((n, r) => n + r.errors, 0),
       firstError: runs.find((r) => r.firstError !== undefined)?.firstError
     }
@@ -83,20 +99,34 @@ for (const concurrency of CONCURRENCY) {
   const base = summary[0]
   table(
     `Warm, concurrency ${concurrency}`,
-    ["client", "req/s", "p50 ms", "p99 ms", "CPU µs/req", "errors", "throughput vs undici", "p50 vs undici"],
+    [
+      "client",
+      "req/s",
+      "p50 ms",
+      "p99 ms",
+      "CPU µs/req",
+      "busy µs/req",
+      "errors",
+      "throughput vs undici",
+      "p50 vs undici",
+      "throughput vs undici from fibers"
+    ],
     summary.map((s) => [
       s.name,
       fmt(s.rps),
       fmt(s.p50, 2),
       fmt(s.p99, 2),
       fmt(s.cpu),
+      fmt(s.busy),
       fmt(s.errors),
       ratio(s.rps, base.rps),
-      ratio(s.p50, base.p50)
+      ratio(s.p50, base.p50),
+      ratio(s.rps, summary[1].rps)
     ])
   )
   for (const s of summary) if (s.firstError !== undefined) note(`  first error (${s.name}): ${s.firstError}`)
   await pool.close()
+  await fiberPool.close()
   await byDefault.dispose()
 }
 
