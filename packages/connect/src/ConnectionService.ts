@@ -409,7 +409,7 @@ export const make: Effect.Effect<
   const send = (ctx: RequestContext, p: Pool.Pooled): Effect.Effect<SendResult> => {
     const before = p.connection.bytesWritten()
     const watch = watchUntil(ctx.clock.unsafeCurrentTimeMillis() + ioTimeoutMillis)
-    return Http.exchange(p.dispatcher, ctx.built, watch).pipe(
+    return Http.exchange(p.dispatcher, ctx.built, watch, Pool.lastRequest(p, limits)).pipe(
       Effect.map((outcome) => settle(ctx, p, outcome, before, ctx.clock.unsafeCurrentTimeMillis())),
       // an interrupted exchange leaves the connection in an unknown state: it is closed
       Effect.onInterrupt(() => retire(p, "interrupted"))
@@ -544,7 +544,8 @@ export const make: Effect.Effect<
   ): Effect.Effect<void> => {
     let settled = false
     const before = p.connection.bytesWritten()
-    const abort = Http.start(p.dispatcher, ctx.built, watchUntil(ctx.started + ioTimeoutMillis), (outcome) => {
+    const watch = watchUntil(ctx.started + ioTimeoutMillis)
+    const abort = Http.start(p.dispatcher, ctx.built, watch, (outcome) => {
       settled = true
       const now = ctx.clock.unsafeCurrentTimeMillis()
       const sent = settle(ctx, p, outcome, before, now)
@@ -559,7 +560,7 @@ export const make: Effect.Effect<
       } else {
         resume(conclude(ctx, p, sent, true, Effect.suspend(() => rounds(ctx, 1))))
       }
-    })
+    }, Pool.lastRequest(p, limits))
     return Effect.suspend(() => {
       if (settled) return Effect.void
       settled = true

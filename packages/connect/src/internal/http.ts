@@ -164,7 +164,7 @@ const concat = (chunks: Array<Buffer>, size: number): Uint8Array =>
  * `watch` registers the exchange with the service's IO deadline sweep, which calls the given
  * function when the deadline passes: the request is then aborted. The returned function aborts it
  * too (for an interrupted caller), after which `done` is not called. Either way undici closes the
- * connection, which the pool then retires.
+ * connection, which the pool then retires. `last` asks the server to close after this answer.
  *
  * @internal
  */
@@ -172,7 +172,8 @@ export const start = (
   dispatcher: Undici.Dispatcher,
   built: Built,
   watch: (expire: () => void) => () => void,
-  done: (outcome: Outcome) => void
+  done: (outcome: Outcome) => void,
+  last = false
 ): () => void => {
   let finished = false
   let headersReceived = false
@@ -202,7 +203,9 @@ export const start = (
     method: built.method,
     path: built.path,
     headers: built.headers,
-    body: built.body === undefined ? null : built.body
+    body: built.body === undefined ? null : built.body,
+    // the connection's last request: "Connection: close", so the server closes it when done
+    reset: last
   }, {
     onRequestStart: (c) => {
       controller = c
@@ -242,9 +245,10 @@ export const start = (
 export const exchange = (
   dispatcher: Undici.Dispatcher,
   built: Built,
-  watch: (expire: () => void) => () => void
+  watch: (expire: () => void) => () => void,
+  last = false
 ): Effect.Effect<Outcome> =>
   Effect.async<Outcome>((resume) => {
-    const abort = start(dispatcher, built, watch, (outcome) => resume(Effect.succeed(outcome)))
+    const abort = start(dispatcher, built, watch, (outcome) => resume(Effect.succeed(outcome)), last)
     return Effect.sync(abort)
   })
