@@ -15,6 +15,7 @@ import * as Either from "effect/Either"
 import * as ExecutionStrategy from "effect/ExecutionStrategy"
 import * as Exit from "effect/Exit"
 import * as FiberRef from "effect/FiberRef"
+import { constVoid } from "effect/Function"
 import * as Layer from "effect/Layer"
 import * as LogLevel from "effect/LogLevel"
 import * as Metric from "effect/Metric"
@@ -199,7 +200,7 @@ export const make: Effect.Effect<
   // - idle connections whose DNS answer expired (D2), or that idled too long, are closed even when
   //   no request comes to notice.
   const ioTimeoutMillis = Duration.toMillis(settings.ioTimeout)
-  const inFlight = new Set<{ readonly deadline: number; readonly expire: () => void }>()
+  const inFlight: Http.Deadlines = new Set()
   const tick = Duration.millis(Math.max(5, Math.min(100, Math.floor(ioTimeoutMillis / 10))))
   const housekeeping = Effect.gen(function*() {
     const now = yield* Clock.currentTimeMillis
@@ -396,20 +397,11 @@ export const make: Effect.Effect<
     }
   }
 
-  /** Registers an exchange with the IO deadline sweep. */
-  const watchUntil = (deadline: number) => (expire: () => void) => {
-    const entry = { deadline, expire }
-    inFlight.add(entry)
-    return () => {
-      inFlight.delete(entry)
-    }
-  }
-
   /** Sends the request on one connection; never retried once a byte is written (R3). */
   const send = (ctx: RequestContext, p: Pool.Pooled): Effect.Effect<SendResult> => {
     const before = p.connection.bytesWritten()
-    const watch = watchUntil(ctx.clock.unsafeCurrentTimeMillis() + ioTimeoutMillis)
-    return Http.exchange(p.dispatcher, ctx.built, watch, Pool.lastRequest(p, limits)).pipe(
+    const deadline = ctx.clock.unsafeCurrentTimeMillis() + ioTimeoutMillis
+    return Http.exchange(p.dispatcher, ctx.built, inFlight, deadline, Pool.lastRequest(p, limits)).pipe(
       Effect.map((outcome) => settle(ctx, p, outcome, before, ctx.clock.unsafeCurrentTimeMillis())),
       // an interrupted exchange leaves the connection in an unknown state: it is closed
       Effect.onInterrupt(() => retire(p, "interrupted"))
@@ -524,59 +516,94 @@ export const make: Effect.Effect<
     traced
   })
 
-  /** Whether a request holds one of the `maxSockets` permits, and whether its metrics are written. */
-  interface Lease {
-    held: boolean
-    recorded: boolean
-  }
-
   /**
-   * The warm path: the request on a kept-alive connection `p` that may be reused now is one async
-   * step with its bookkeeping in plain code. An answer hands the permit on and is recorded at once;
-   * anything else goes on the general way. Returns what interrupting the request does.
+   * One request from its permit to its answer, as one async step (`run`): the permit is asked for
+   * in plain code (a request waiting for one costs no fiber switch); once granted, a kept-alive
+   * connection that may be reused is taken at once and the exchange runs with its bookkeeping in
+   * plain code (the warm path); otherwise the general path runs (`rounds`). A class rather than
+   * closures: this runs for every request.
    */
-  const startWarm = (
-    ctx: RequestContext,
-    p: Pool.Pooled,
-    lease: Lease,
-    labels: ReadonlyArray<MetricLabel.MetricLabel>,
-    resume: (effect: Effect.Effect<GatewayResponse, RequestError>) => void
-  ): Effect.Effect<void> => {
-    let settled = false
-    const before = p.connection.bytesWritten()
-    const watch = watchUntil(ctx.started + ioTimeoutMillis)
-    const abort = Http.start(p.dispatcher, ctx.built, watch, (outcome) => {
-      settled = true
+  class Flight implements Http.Listener, Permits.Grantee {
+    /** Holds one of the `maxSockets` permits. */
+    held = false
+    /** Its metrics are written. */
+    recorded = false
+    ctx: RequestContext | undefined = undefined
+    connection: Pool.Pooled | undefined = undefined
+    exchange: Http.Exchange | undefined = undefined
+    before = 0
+    withdraw: () => void = constVoid
+    resume: (effect: Effect.Effect<GatewayResponse, RequestError>) => void = constVoid
+
+    constructor(
+      readonly request: GatewayRequest,
+      readonly clock: Clock.Clock,
+      readonly traced: boolean,
+      readonly warm: boolean,
+      readonly labels: ReadonlyArray<MetricLabel.MetricLabel>
+    ) {}
+
+    granted(): void {
+      this.held = true
+      const ctx = newContext(this.request, this.clock, this.traced)
+      this.ctx = ctx
+      const p = this.warm ? Pool.takeFresh(idle, ctx.started, limits) : undefined
+      if (p === undefined) {
+        this.resume(rounds(ctx, 0))
+        return
+      }
+      this.connection = p
+      this.before = p.connection.bytesWritten()
+      this.exchange = new Http.Exchange(p.dispatcher, inFlight, ctx.started + ioTimeoutMillis, this)
+        .start(ctx.built, Pool.lastRequest(p, limits))
+    }
+
+    /** The warm path's exchange ended: an answer hands the permit on and is recorded at once. */
+    settled(outcome: Http.Outcome): void {
+      const ctx = this.ctx!
+      const p = this.connection!
+      this.exchange = undefined
       const now = ctx.clock.unsafeCurrentTimeMillis()
-      const sent = settle(ctx, p, outcome, before, now)
+      const sent = settle(ctx, p, outcome, this.before, now)
       if (sent._tag === "Ok" && sent.retire === undefined) {
         const elapsedMillis = now - ctx.started
-        lease.held = false
+        this.held = false
         permits.release()
-        lease.recorded = true
-        outcomeCounters.ok.unsafeUpdate(1, labels)
-        metrics.requestLatency.unsafeUpdate(elapsedMillis, labels)
-        resume(Effect.succeed({ ...sent.response, attempts: 0, reused: true, elapsedMillis }))
+        this.recorded = true
+        outcomeCounters.ok.unsafeUpdate(1, this.labels)
+        metrics.requestLatency.unsafeUpdate(elapsedMillis, this.labels)
+        const { address, body, headers, status } = sent.response
+        this.resume(Effect.succeed({ status, headers, body, address, attempts: 0, reused: true, elapsedMillis }))
       } else {
-        resume(conclude(ctx, p, sent, true, Effect.suspend(() => rounds(ctx, 1))))
+        // anything else goes on the general way
+        this.resume(conclude(ctx, p, sent, true, Effect.suspend(() => rounds(ctx, 1))))
       }
-    }, Pool.lastRequest(p, limits))
-    return Effect.suspend(() => {
-      if (settled) return Effect.void
-      settled = true
-      abort()
+    }
+
+    /** Interrupted while waiting for a permit or for the warm path's answer. */
+    cancel(): Effect.Effect<void> {
+      if (!this.held) {
+        this.withdraw()
+        return Effect.void
+      }
+      const running = this.exchange
+      if (running === undefined) return Effect.void
+      this.exchange = undefined
+      running.abort()
       // the connection is in an unknown state: closed
-      return retire(p, "interrupted")
-    })
+      return retire(this.connection!, "interrupted")
+    }
+
+    /** However it ended (an interruption included, however it raced the answer): once. */
+    exit(exit: Exit.Exit<GatewayResponse, RequestError>): Effect.Effect<void> {
+      if (this.held) {
+        this.held = false
+        permits.release()
+      }
+      return this.recorded ? Effect.void : recordExit(exit)
+    }
   }
 
-  /**
-   * One request from its permit to its answer, as one async step: the permit is asked for in plain
-   * code (a waiting request costs no fiber switch), then a kept-alive connection that may be reused
-   * is taken at once (`warm`), or the general path runs (`rounds`). Whatever way it ends (an
-   * interruption included, however it races the answer) the permit goes back and the metrics are
-   * written, once.
-   */
   const run = (
     request: GatewayRequest,
     clock: Clock.Clock,
@@ -584,32 +611,14 @@ export const make: Effect.Effect<
     warm: boolean,
     labels: ReadonlyArray<MetricLabel.MetricLabel>
   ): Effect.Effect<GatewayResponse, RequestError> => {
-    const lease: Lease = { held: false, recorded: false }
+    const flight = new Flight(request, clock, traced, warm, labels)
     return Effect.onExit(
       Effect.async<GatewayResponse, RequestError>((resume) => {
-        let cancel: Effect.Effect<void> | undefined
-        const withdraw = permits.request(() => {
-          lease.held = true
-          const ctx = newContext(request, clock, traced)
-          const p = warm ? Pool.takeFresh(idle, ctx.started, limits) : undefined
-          if (p === undefined) resume(rounds(ctx, 0))
-          else cancel = startWarm(ctx, p, lease, labels, resume)
-        })
-        return Effect.suspend(() => {
-          if (!lease.held) {
-            withdraw()
-            return Effect.void
-          }
-          return cancel ?? Effect.void
-        })
+        flight.resume = resume
+        flight.withdraw = permits.request(flight)
+        return Effect.suspend(() => flight.cancel())
       }),
-      (exit) => {
-        if (lease.held) {
-          lease.held = false
-          permits.release()
-        }
-        return lease.recorded ? Effect.void : recordExit(exit)
-      }
+      (exit) => flight.exit(exit)
     )
   }
 

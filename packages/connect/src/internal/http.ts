@@ -155,100 +155,145 @@ export class Interrupted extends Error {
 const concat = (chunks: Array<Buffer>, size: number): Uint8Array =>
   chunks.length === 1 ? chunks[0] : chunks.length === 0 ? new Uint8Array(0) : Buffer.concat(chunks, size)
 
+/** Exchanges in flight with their IO deadlines, swept by the service on Clock. @internal */
+export type Deadlines = Set<Exchange>
+
+/** Who hears how an exchange ended. @internal */
+export interface Listener {
+  readonly settled: (outcome: Outcome) => void
+}
+
 /**
- * Starts one HTTP/1.1 exchange on a connection's undici `Client`, through undici's dispatch handler
- * API: undici writes the request and parses the response (no HTTP is written by hand here); the
- * body is collected whole. `done` is called once with the outcome, which tells a failure after the
- * response's headers arrived from one before, and one the IO deadline caused.
+ * One HTTP/1.1 exchange on a connection's undici `Client`, through undici's dispatch handler API:
+ * undici writes the request and parses the response (no HTTP is written by hand here); the body is
+ * collected whole. The listener hears the outcome once: it tells a failure after the response's
+ * headers arrived from one before, and one the IO deadline caused.
  *
- * `watch` registers the exchange with the service's IO deadline sweep, which calls the given
- * function when the deadline passes: the request is then aborted. The returned function aborts it
- * too (for an interrupted caller), after which `done` is not called. Either way undici closes the
- * connection, which the pool then retires. `last` asks the server to close after this answer.
+ * While in flight the exchange sits in `deadlines`; the service's sweep calls `expire` once the
+ * deadline has passed, which aborts it. `abort` (an interrupted caller) aborts it too, and then the
+ * listener hears nothing. Either way undici closes the connection, which the pool then retires.
+ * `last` asks the server to close after this answer.
+ *
+ * A class rather than closures: this runs for every request, and methods cost nothing per request.
  *
  * @internal
  */
-export const start = (
-  dispatcher: Undici.Dispatcher,
-  built: Built,
-  watch: (expire: () => void) => () => void,
-  done: (outcome: Outcome) => void,
-  last = false
-): () => void => {
-  let finished = false
-  let headersReceived = false
-  let timedOut = false
-  let controller: Undici.Dispatcher.DispatchController | undefined
-  let status = 0
-  let headers: Record<string, string> = {}
-  const chunks: Array<Buffer> = []
-  let size = 0
-  const abort = (reason: Error): void => {
-    if (controller !== undefined) controller.abort(reason)
+export class Exchange implements Undici.Dispatcher.DispatchHandler {
+  private finished = false
+  private headersReceived = false
+  private timedOut = false
+  private controller: Undici.Dispatcher.DispatchController | undefined = undefined
+  private status = 0
+  private headers: Record<string, string> = {}
+  private readonly chunks: Array<Buffer> = []
+  private size = 0
+
+  constructor(
+    private readonly dispatcher: Undici.Dispatcher,
+    private readonly deadlines: Deadlines,
+    readonly deadline: number,
+    private readonly listener: Listener
+  ) {}
+
+  /** Sends the request. */
+  start(built: Built, last: boolean): this {
+    this.deadlines.add(this)
+    this.dispatcher.dispatch({
+      method: built.method,
+      path: built.path,
+      headers: built.headers,
+      body: built.body === undefined ? null : built.body,
+      // the connection's last request: "Connection: close", so the server closes it when done
+      reset: last
+    }, this)
+    return this
+  }
+
+  /** The IO deadline passed (called by the sweep). */
+  expire(): void {
+    if (this.finished) return
+    this.timedOut = true
+    this.cut(new IoDeadline())
+  }
+
+  /** The caller went away: abort, and tell nobody. */
+  abort(): void {
+    if (this.finished) return
+    this.finished = true
+    this.deadlines.delete(this)
+    this.cut(new Interrupted())
+  }
+
+  private cut(reason: Error): void {
+    if (this.controller !== undefined) this.controller.abort(reason)
     // not started yet (still waiting for its connection): closing the client fails it
-    else dispatcher.destroy(reason).catch(() => undefined)
+    else this.dispatcher.destroy(reason).catch(() => undefined)
   }
-  const finish = (outcome: Outcome): void => {
-    if (finished) return
-    finished = true
-    unwatch()
-    done(outcome)
+
+  private finish(outcome: Outcome): void {
+    if (this.finished) return
+    this.finished = true
+    this.deadlines.delete(this)
+    this.listener.settled(outcome)
   }
-  const unwatch = watch(() => {
-    if (finished) return
-    timedOut = true
-    abort(new IoDeadline())
-  })
-  dispatcher.dispatch({
-    method: built.method,
-    path: built.path,
-    headers: built.headers,
-    body: built.body === undefined ? null : built.body,
-    // the connection's last request: "Connection: close", so the server closes it when done
-    reset: last
-  }, {
-    onRequestStart: (c) => {
-      controller = c
-    },
-    onResponseStart: (_c, statusCode, responseHeaders) => {
-      // 1xx answers are interim: the real one follows
-      if (statusCode < 200) return
-      headersReceived = true
-      status = statusCode
-      headers = flatHeaders(responseHeaders)
-    },
-    onResponseData: (_c, chunk) => {
-      chunks.push(chunk)
-      size += chunk.length
-    },
-    onResponseEnd: () =>
-      finish(
-        headersReceived
-          ? { _tag: "Response", response: { status, headers, body: concat(chunks, size) } }
-          : { _tag: "Failed", error: new Error("the response ended without a final status"), headersReceived, timedOut }
-      ),
-    onResponseError: (_c, error) => finish({ _tag: "Failed", error, headersReceived, timedOut })
-  })
-  return () => {
-    if (finished) return
-    finished = true
-    unwatch()
-    abort(new Interrupted())
+
+  onRequestStart(controller: Undici.Dispatcher.DispatchController): void {
+    this.controller = controller
+  }
+
+  onResponseStart(
+    _controller: Undici.Dispatcher.DispatchController,
+    statusCode: number,
+    headers: Record<string, string | Array<string> | undefined>
+  ): void {
+    // 1xx answers are interim: the real one follows
+    if (statusCode < 200) return
+    this.headersReceived = true
+    this.status = statusCode
+    this.headers = flatHeaders(headers)
+  }
+
+  onResponseData(_controller: Undici.Dispatcher.DispatchController, chunk: Buffer): void {
+    this.chunks.push(chunk)
+    this.size += chunk.length
+  }
+
+  onResponseEnd(): void {
+    this.finish(
+      this.headersReceived
+        ? {
+          _tag: "Response",
+          response: { status: this.status, headers: this.headers, body: concat(this.chunks, this.size) }
+        }
+        : {
+          _tag: "Failed",
+          error: new Error("the response ended without a final status"),
+          headersReceived: false,
+          timedOut: this.timedOut
+        }
+    )
+  }
+
+  onResponseError(_controller: Undici.Dispatcher.DispatchController, error: Error): void {
+    this.finish({ _tag: "Failed", error, headersReceived: this.headersReceived, timedOut: this.timedOut })
   }
 }
 
 /**
- * `start` as an effect that never fails: interrupting it aborts the exchange.
+ * An `Exchange` as an effect that never fails: interrupting it aborts the exchange.
  *
  * @internal
  */
 export const exchange = (
   dispatcher: Undici.Dispatcher,
   built: Built,
-  watch: (expire: () => void) => () => void,
+  deadlines: Deadlines,
+  deadline: number,
   last = false
 ): Effect.Effect<Outcome> =>
   Effect.async<Outcome>((resume) => {
-    const abort = start(dispatcher, built, watch, (outcome) => resume(Effect.succeed(outcome)), last)
-    return Effect.sync(abort)
+    const running = new Exchange(dispatcher, deadlines, deadline, {
+      settled: (outcome) => resume(Effect.succeed(outcome))
+    }).start(built, last)
+    return Effect.sync(() => running.abort())
   })
