@@ -2,8 +2,9 @@
  * Warm requests over kept-alive connections: the ConnectionService against undici's `Pool` used
  * directly, on the same TLS server (a worker thread), same request, same body, at concurrency 1,
  * 16 and 256. Both may open up to 64 connections (the service's `maxSockets` default). The service
- * runs with its defaults (keepAliveMaxRequests 500: a few reconnects per run; 1e6 made no
- * measurable difference, see RESULTS.md).
+ * runs twice: with its defaults (keepAliveMaxRequests 500: each connection is closed and a new TLS
+ * connection made after 500 requests), and with undici's reuse policy (never closed for a count:
+ * keepAliveMaxRequests 1e6), so that per-request cost and connection policy can be told apart.
  *
  * A third row calls the same kind of undici `Pool` from Effect fibers (`Effect.promise`, the same
  * closed loop the service runs in): what any Effect application pays before the service does
@@ -69,6 +70,7 @@ for (const concurrency of CONCURRENCY) {
     fiberPool.request({ path: PATH, method: "POST", headers: HEADERS, body: BODY }).then((r) => r.body.arrayBuffer())
   )
   const byDefault = await connectionService(tls.port, [nameserver], certs)
+  const sameReuse = await connectionService(tls.port, [nameserver], certs, { keepAliveMaxRequests: 1_000_000 })
 
   const clients: ReadonlyArray<readonly [string, (n: number) => Promise<RunResult>]> = [
     ["undici Pool (baseline)", (n) => loadPromise(n, concurrency, undici)],
@@ -76,6 +78,10 @@ for (const concurrency of CONCURRENCY) {
     [
       "ConnectionService (defaults)",
       (n) => loadEffect(byDefault.runtime, n, concurrency, servicePost(byDefault.service))
+    ],
+    [
+      "ConnectionService (undici's reuse)",
+      (n) => loadEffect(sameReuse.runtime, n, concurrency, servicePost(sameReuse.service))
     ]
   ]
   const results = new Map<string, Array<RunResult>>(clients.map(([name]) => [name, []]))
@@ -128,6 +134,7 @@ for (const concurrency of CONCURRENCY) {
   await pool.close()
   await fiberPool.close()
   await byDefault.dispose()
+  await sameReuse.dispose()
 }
 
 const served = await tls.stats()
