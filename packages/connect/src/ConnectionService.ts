@@ -401,7 +401,7 @@ export const make: Effect.Effect<
   const send = (ctx: RequestContext, p: Pool.Pooled): Effect.Effect<SendResult> => {
     const before = p.connection.bytesWritten()
     const deadline = ctx.clock.unsafeCurrentTimeMillis() + ioTimeoutMillis
-    return Http.exchange(p.dispatcher, ctx.built, inFlight, deadline, Pool.lastRequest(p, limits)).pipe(
+    return Http.exchange(p.dispatcher, ctx.built, inFlight, deadline).pipe(
       Effect.map((outcome) => settle(ctx, p, outcome, before, ctx.clock.unsafeCurrentTimeMillis())),
       // an interrupted exchange leaves the connection in an unknown state: it is closed
       Effect.onInterrupt(() => retire(p, "interrupted"))
@@ -555,7 +555,7 @@ export const make: Effect.Effect<
       this.connection = p
       this.before = p.connection.bytesWritten()
       this.exchange = new Http.Exchange(p.dispatcher, inFlight, ctx.started + ioTimeoutMillis, this)
-        .start(ctx.built, Pool.lastRequest(p, limits))
+        .start(ctx.built)
     }
 
     /** The warm path's exchange ended: an answer hands the permit on and is recorded at once. */

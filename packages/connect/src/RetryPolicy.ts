@@ -263,5 +263,16 @@ export const retry = <A, E, R>(
           }))
       })
     )
-    return yield* Effect.retry(guarded, policy.schedule(start, (e) => !overBudget && isRetryable(e as E)))
+    // Effect.retry's own loop, with the schedule and its driver made only once an attempt failed:
+    // most connects succeed at once, and building them was a fifth of a new connection's overhead.
+    const again = (driver: Schedule.ScheduleDriver<unknown, unknown, never>, error: E): Effect.Effect<A, E, R> =>
+      Effect.matchEffect(driver.next(error), {
+        onFailure: () => Effect.fail(error),
+        onSuccess: () => Effect.catchAll(guarded, (next) => again(driver, next))
+      })
+    return yield* Effect.catchAll(guarded, (error) =>
+      Effect.flatMap(
+        Schedule.driver(policy.schedule(start, (e) => !overBudget && isRetryable(e as E))),
+        (driver) => again(driver, error)
+      ))
   })

@@ -172,7 +172,6 @@ export interface Listener {
  * While in flight the exchange sits in `deadlines`; the service's sweep calls `expire` once the
  * deadline has passed, which aborts it. `abort` (an interrupted caller) aborts it too, and then the
  * listener hears nothing. Either way undici closes the connection, which the pool then retires.
- * `last` asks the server to close after this answer.
  *
  * A class rather than closures: this runs for every request, and methods cost nothing per request.
  *
@@ -196,15 +195,13 @@ export class Exchange implements Undici.Dispatcher.DispatchHandler {
   ) {}
 
   /** Sends the request. */
-  start(built: Built, last: boolean): this {
+  start(built: Built): this {
     this.deadlines.add(this)
     this.dispatcher.dispatch({
       method: built.method,
       path: built.path,
       headers: built.headers,
-      body: built.body === undefined ? null : built.body,
-      // the connection's last request: "Connection: close", so the server closes it when done
-      reset: last
+      body: built.body === undefined ? null : built.body
     }, this)
     return this
   }
@@ -288,12 +285,11 @@ export const exchange = (
   dispatcher: Undici.Dispatcher,
   built: Built,
   deadlines: Deadlines,
-  deadline: number,
-  last = false
+  deadline: number
 ): Effect.Effect<Outcome> =>
   Effect.async<Outcome>((resume) => {
     const running = new Exchange(dispatcher, deadlines, deadline, {
       settled: (outcome) => resume(Effect.succeed(outcome))
-    }).start(built, last)
+    }).start(built)
     return Effect.sync(() => running.abort())
   })

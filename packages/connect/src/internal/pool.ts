@@ -80,18 +80,6 @@ export const takeFresh = (idle: Array<Pooled>, now: number, limits: Limits): Poo
   return p
 }
 
-/**
- * Whether the next request is the last this connection may carry (`keepAliveMaxRequests`, or the
- * server's `Keep-Alive: max`): it then asks the server to close after answering.
- *
- * @internal
- */
-export const lastRequest = (p: Pooled, limits: Limits): boolean =>
-  p.requests + 1 >= Math.min(
-    limits.keepAliveMaxRequests,
-    p.serverMaxRequests === undefined ? Number.POSITIVE_INFINITY : p.serverMaxRequests
-  )
-
 /** Record what the server said about keeping the connection. @internal */
 export const applyHint = (p: Pooled, hint: KeepAliveHint): void => {
   if (hint.close) p.closed = true
