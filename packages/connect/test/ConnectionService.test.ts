@@ -330,6 +330,33 @@ describe("ConnectionService (real sockets)", () => {
       expect(gateway.requests).toBe(3)
     }).pipe(Effect.scoped, Effect.provide(quiet)))
 
+  it.live("C1: requests interrupted while waiting for a permit leave the queue; no permit is lost, nothing sent", () =>
+    Effect.gen(function*() {
+      const w = yield* world(["127.0.1.19"])
+      const gateway = w.gw.byAddress.get("127.0.1.19")!
+      const outcome = yield* Effect.gen(function*() {
+        yield* post()
+        gateway.mode = { _tag: "late", millis: 300 }
+        // 2 sockets: requests 0 and 1 are sent, 2-9 wait for a permit
+        const fibers = yield* Effect.forEach(
+          Array.from({ length: 10 }, (_, i) => i),
+          (i) => Effect.fork(post(`A0000010${i}`)),
+          { concurrency: "unbounded" }
+        )
+        yield* Effect.sleep("100 millis")
+        yield* Effect.forEach(fibers.slice(2, 7), (f) => Fiber.interrupt(f), { discard: true })
+        const done = yield* Effect.forEach([0, 1, 7, 8, 9], (i) => Fiber.join(fibers[i]))
+        gateway.mode = { _tag: "ok" }
+        const after = yield* post().pipe(Effect.timeout("3 seconds"))
+        return { done, after }
+      }).pipe(Effect.provide(service(w, { maxSockets: 2 })))
+      expect(outcome.done.map((r) => r.status)).toEqual([200, 200, 200, 200, 200])
+      expect(outcome.after.status).toBe(200)
+      // 1 before, 5 that were not interrupted, 1 after: the interrupted ones never reached the server
+      expect(gateway.requests).toBe(7)
+      expect(gateway.connections).toBeLessThanOrEqual(2)
+    }).pipe(Effect.scoped, Effect.provide(quiet)))
+
   it.live("tracing: with a tracer installed each request is a stpp.request span; with none, requests make none", () =>
     Effect.gen(function*() {
       const w = yield* world(["127.0.1.18"])
