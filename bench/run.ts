@@ -12,7 +12,10 @@ import { performance } from "node:perf_hooks"
 import { fileURLToPath } from "node:url"
 
 const suite: ReadonlyArray<readonly [string, ReadonlyArray<string>]> = [
-  ["warm", []],
+  // each concurrency level in a fresh process (see warm.ts)
+  ["warm", ["--concurrency=1"]],
+  ["warm", ["--concurrency=16"]],
+  ["warm", ["--concurrency=256"]],
   ["cold", []],
   ["dns", []],
   ["follow", []],
@@ -32,15 +35,16 @@ let failed = 0
 const t0 = performance.now()
 for (const [name, args] of selected) {
   const file = fileURLToPath(new URL(`./${name}.js`, import.meta.url))
-  console.log(`\n=== ${name} ${"=".repeat(Math.max(0, 90 - name.length))}`)
+  const title = [name, ...args].join(" ")
+  console.log(`\n=== ${title} ${"=".repeat(Math.max(0, 90 - title.length))}`)
   const started = performance.now()
   const result = spawnSync(process.execPath, [file, ...args], { stdio: "inherit", timeout: 180_000 })
   const seconds = ((performance.now() - started) / 1000).toFixed(1)
   if (result.status !== 0) {
     failed++
-    console.log(`(${name} did not finish: exit ${result.status}, signal ${result.signal}, after ${seconds} s)`)
+    console.log(`(${title} did not finish: exit ${result.status}, signal ${result.signal}, after ${seconds} s)`)
   } else {
-    console.log(`(${name}: ${seconds} s)`)
+    console.log(`(${title}: ${seconds} s)`)
   }
 }
 console.log(`\nwhole suite: ${((performance.now() - t0) / 1000).toFixed(0)} s`)
