@@ -104,6 +104,8 @@ export interface ConnectionSettings {
   readonly keepAliveIdle: Duration.Duration
   /** A kept-alive connection is retired after this many requests (nginx closes after 1,000). */
   readonly keepAliveMaxRequests: number
+  /** The largest response body read, in bytes: a larger one is cut off, and the request's outcome is unknown. */
+  readonly maxResponseBytes: number
   /** Minimum log level (L3). */
   readonly logLevel: LogLevelName
   /** Log line format. */
@@ -470,6 +472,14 @@ export const settings = [
     description: "A kept-alive connection is retired after this many requests (nginx: 1000)",
     parse: intSetting(1, 1_000_000)
   } satisfies Setting<"keepAliveMaxRequests">,
+  {
+    key: "maxResponseBytes",
+    env: "STPP_MAX_RESPONSE_BYTES",
+    default: "10485760",
+    allowed: "a whole number of bytes from 1024 to 1073741824",
+    description: "A response body larger than this (10 MiB) is cut off: outcome unknown, memory bounded",
+    parse: intSetting(1024, 1024 ** 3)
+  } satisfies Setting<"maxResponseBytes">,
   {
     key: "logLevel",
     env: "STPP_LOG_LEVEL",

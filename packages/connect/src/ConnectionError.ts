@@ -75,7 +75,10 @@ export class OutcomeUnknown extends Data.TaggedError("OutcomeUnknown")<{
   readonly address: string
   readonly phase: Phase
   readonly bytesWritten: number
-  /** What ended it: "reset", "closed", "timeout", "malformed-response", "interrupted", ... */
+  /**
+   * What ended it: "reset", "closed", "timeout", "malformed-response", "truncated-response",
+   * "response-too-large" (over `STPP_MAX_RESPONSE_BYTES`), "aborted", ...
+   */
   readonly reason: string
   readonly elapsedMillis: number
   readonly attempts: number

@@ -248,7 +248,7 @@ export const make: Effect.Effect<
         Effect.onError((cause) => Scope.close(scope, Exit.failCause(cause)))
       )
       const now = yield* Clock.currentTimeMillis
-      const pooled = Pool.wrap(connection, scope, origin, answer.expiresAt, now)
+      const pooled = Pool.wrap(connection, scope, origin, answer.expiresAt, now, settings.maxResponseBytes)
       open.add(pooled)
       return pooled
     }).pipe(

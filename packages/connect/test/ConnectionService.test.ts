@@ -252,6 +252,28 @@ describe("ConnectionService (real sockets)", () => {
     60_000
   )
 
+  it.live("R3: an answer larger than STPP_MAX_RESPONSE_BYTES is cut off: OutcomeUnknown, not retried", () =>
+    Effect.gen(function*() {
+      const w = yield* world(["127.0.1.20"])
+      const gateway = w.gw.byAddress.get("127.0.1.20")!
+      const { e, next } = yield* Effect.gen(function*() {
+        gateway.mode = { _tag: "big", bytes: 64 * 1024 }
+        const e = yield* failure(post("A00000020"))
+        gateway.mode = { _tag: "ok" }
+        const next = yield* post()
+        return { e, next }
+      }).pipe(Effect.provide(service(w, { maxResponseBytes: 4096 })))
+      expect(e._tag).toBe("OutcomeUnknown")
+      if (e._tag !== "OutcomeUnknown") return
+      expect(e.reason).toBe("response-too-large")
+      expect(e.phase).toBe("receiving")
+      expect(e.reference).toBe("A00000020")
+      // answers under the bound go on as before, on a new connection
+      expect(next.status).toBe(200)
+      expect(next.reused).toBe(false)
+      expect(gateway.requests).toBe(2)
+    }).pipe(Effect.scoped, Effect.provide(quiet)))
+
   it.live("C1: concurrent requests share a bounded pool", () =>
     Effect.gen(function*() {
       const w = yield* world(["127.0.1.14"])

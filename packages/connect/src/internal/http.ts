@@ -61,6 +61,8 @@ export const failureReason = (error: unknown): string => {
         return "malformed-response"
       case "UND_ERR_RES_CONTENT_LENGTH_MISMATCH":
         return "truncated-response"
+      case "UND_ERR_RES_EXCEEDED_MAX_SIZE":
+        return "response-too-large"
       case "STPP_IO_TIMEOUT":
         return "timeout"
       case "UND_ERR_ABORTED":

@@ -100,7 +100,8 @@ export const wrap = (
   scope: Scope.CloseableScope,
   origin: string,
   dnsExpiresAt: number,
-  now: number
+  now: number,
+  maxResponseBytes: number
 ): Pooled => {
   let handedOver = false
   const dispatcher = new Undici.Client(origin, {
@@ -111,6 +112,8 @@ export const wrap = (
     // the IO time-out is Effect's (STPP_IO_TIMEOUT)
     headersTimeout: 0,
     bodyTimeout: 0,
+    // a larger answer is cut off by undici (UND_ERR_RES_EXCEEDED_MAX_SIZE): memory stays bounded
+    maxResponseSize: maxResponseBytes,
     connect: (_options, callback) => {
       // undici expects its connector to answer asynchronously (a synchronous answer stalls it)
       if (handedOver || connection.socket.destroyed) {
