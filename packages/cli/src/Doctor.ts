@@ -69,6 +69,7 @@ export interface Report {
     readonly protocol: string | null
     readonly cipher: string | null
     readonly connectMs: number
+    /** The chain the address serves; also when it was refused (then as the server sent it). */
     readonly chain: ReadonlyArray<CertificateLine>
     readonly warnings: ReadonlyArray<string>
     readonly error: string | null
@@ -121,15 +122,18 @@ export const format = (r: Report): string => {
   out.push("TLS served by each address:")
   if (r.tls.length === 0) out.push("  (no address to check)")
   for (const t of r.tls) {
-    if (!t.ok) {
+    if (t.ok) {
+      out.push(`  ok   ${t.address}:${r.port} ${t.protocol ?? "?"} ${t.cipher ?? ""}, connected in ${t.connectMs} ms`)
+    } else {
       out.push(`  FAIL ${t.address}:${r.port} after ${t.connectMs} ms: ${t.error}: ${t.message}`)
-      continue
+      // a refused chain, as the server sent it (nothing was sent to it)
+      if (t.chain.length > 0) out.push("       served:")
     }
-    out.push(`  ok   ${t.address}:${r.port} ${t.protocol ?? "?"} ${t.cipher ?? ""}, connected in ${t.connectMs} ms`)
     t.chain.forEach((c, i) => {
       const role = i === 0 ? "leaf" : c.inTrustStore ? "root" : "CA  "
+      const left = c.daysLeft < 0 ? `EXPIRED ${-c.daysLeft} days ago` : `${c.daysLeft} days left`
       out.push(`       ${role} ${c.subject}`)
-      out.push(`            issued by ${c.issuer}; expires ${day(c.notAfter)} (${c.daysLeft} days left)`)
+      out.push(`            issued by ${c.issuer}; expires ${day(c.notAfter)} (${left})`)
     })
     for (const w of t.warnings) out.push(`       WARNING ${w}`)
   }

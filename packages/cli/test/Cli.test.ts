@@ -386,6 +386,19 @@ describe("stpp doctor", () => {
       expect(run.code).toBe(1)
       expect(run.stdout).toContain("CertificateExpired")
       expect(run.stdout).toMatch(/problem\(s\) found/)
+      // the refused chain as the server sent it: the expired leaf, then its issuer
+      expect(run.stdout).toContain("served:")
+      expect(run.stdout).toMatch(/leaf CN=[^\n]*\n\s+issued by [^\n]*EXPIRED \d+ days ago/)
+      const json = yield* stpp(["doctor", "--host", sim.hostname, "--json"], sim.env)
+      const report = JSON.parse(json.stdout) as {
+        tls: Array<{ ok: boolean; chain: Array<{ daysLeft: number }> }>
+      }
+      expect(report.tls.length).toBeGreaterThan(0)
+      for (const t of report.tls) {
+        expect(t.ok).toBe(false)
+        expect(t.chain.length).toBeGreaterThan(0)
+        expect(t.chain[0].daysLeft).toBeLessThan(0)
+      }
     }))
 })
 

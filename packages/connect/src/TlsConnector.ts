@@ -159,6 +159,8 @@ export class CertificateExpired extends Data.TaggedError("CertificateExpired")<{
   readonly notAfter: Date
   /** 0 for the server's own certificate, 1 for the first intermediate, ... */
   readonly depth: number
+  /** The chain the server sent, as read during the refused handshake (`stpp doctor` shows it). */
+  readonly served?: ReadonlyArray<CertificateInfo> | undefined
 }> {
   get message(): string {
     return this.depth === 0
@@ -183,6 +185,8 @@ export class CertificateNotYetValid extends Data.TaggedError("CertificateNotYetV
   readonly subject: string
   readonly notBefore: Date
   readonly depth: number
+  /** The chain the server sent, as read during the refused handshake (`stpp doctor` shows it). */
+  readonly served?: ReadonlyArray<CertificateInfo> | undefined
 }> {
   get message(): string {
     const what = this.depth === 0
@@ -209,6 +213,8 @@ export class UnknownIssuer extends Data.TaggedError("UnknownIssuer")<{
   readonly likelyCause: "missing-intermediate" | "untrusted-ca"
   /** The OpenSSL verification code, e.g. "UNABLE_TO_VERIFY_LEAF_SIGNATURE". */
   readonly code: string
+  /** The chain the server sent, as read during the refused handshake (`stpp doctor` shows it). */
+  readonly served?: ReadonlyArray<CertificateInfo> | undefined
 }> {
   get message(): string {
     return this.likelyCause === "missing-intermediate"
@@ -232,6 +238,8 @@ export class SelfSignedCertificate extends Data.TaggedError("SelfSignedCertifica
   readonly address: string
   readonly port: number
   readonly subject: string
+  /** The chain the server sent, as read during the refused handshake (`stpp doctor` shows it). */
+  readonly served?: ReadonlyArray<CertificateInfo> | undefined
 }> {
   get message(): string {
     return `certificate for ${this.host} (served by ${
@@ -252,6 +260,8 @@ export class HostnameMismatch extends Data.TaggedError("HostnameMismatch")<{
   readonly port: number
   /** The names the certificate is for, e.g. ["DNS:other.example"]. */
   readonly names: ReadonlyArray<string>
+  /** The chain the server sent, as read during the refused handshake (`stpp doctor` shows it). */
+  readonly served?: ReadonlyArray<CertificateInfo> | undefined
 }> {
   get message(): string {
     const names = this.names.length === 0 ? "no host name" : this.names.join(", ")
@@ -271,6 +281,8 @@ export class CertificateRejected extends Data.TaggedError("CertificateRejected")
   readonly address: string
   readonly port: number
   readonly code: string
+  /** The chain the server sent, as read during the refused handshake (`stpp doctor` shows it). */
+  readonly served?: ReadonlyArray<CertificateInfo> | undefined
 }> {
   get message(): string {
     return `certificate for ${this.host} (served by ${at(this)}) was rejected: ${this.code}`
@@ -613,17 +625,25 @@ const chainOf = (observed: Observed): ReadonlyArray<Trust.CertificateFacts> =>
 const altNamesOfPeer = (observed: Observed): string | undefined =>
   typeof observed.peer?.subjectaltname === "string" ? observed.peer.subjectaltname : undefined
 
-const classify = (target: Target, observed: Observed, error: unknown, now: number): TlsConnectError => {
-  const where = { host: target.servername, address: target.address, port: target.port }
-  const phase: Phase = observed.tcpConnected ? "handshake" : "tcp"
+const classify = (
+  target: Target,
+  observed: Observed,
+  error: unknown,
+  now: number,
+  store: Trust.LoadedStore
+): TlsConnectError => {
   const chain = chainOf(observed)
+  const served = chain.length === 0 ? undefined : chain.map((c) => info(c, now, store))
+  const where = { host: target.servername, address: target.address, port: target.port }
+  const refused = { ...where, served }
+  const phase: Phase = observed.tcpConnected ? "handshake" : "tcp"
   const code = codeOf(error)
   const leafSubject = chain.length > 0 ? chain[0].subject : target.servername
   switch (code) {
     case "CERT_HAS_EXPIRED": {
       const depth = Math.max(0, chain.findIndex((c) => c.notAfter.getTime() < now))
       return new CertificateExpired({
-        ...where,
+        ...refused,
         depth,
         subject: chain[depth]?.subject ?? leafSubject,
         notAfter: chain[depth]?.notAfter ?? new Date(Number.NaN)
@@ -632,17 +652,17 @@ const classify = (target: Target, observed: Observed, error: unknown, now: numbe
     case "CERT_NOT_YET_VALID": {
       const depth = Math.max(0, chain.findIndex((c) => c.notBefore.getTime() > now))
       return new CertificateNotYetValid({
-        ...where,
+        ...refused,
         depth,
         subject: chain[depth]?.subject ?? leafSubject,
         notBefore: chain[depth]?.notBefore ?? new Date(Number.NaN)
       })
     }
     case "DEPTH_ZERO_SELF_SIGNED_CERT":
-      return new SelfSignedCertificate({ ...where, subject: leafSubject })
+      return new SelfSignedCertificate({ ...refused, subject: leafSubject })
     case "UNABLE_TO_VERIFY_LEAF_SIGNATURE":
       return new UnknownIssuer({
-        ...where,
+        ...refused,
         code,
         likelyCause: "missing-intermediate",
         issuer: chain[0]?.issuer ?? "unknown"
@@ -652,14 +672,14 @@ const classify = (target: Target, observed: Observed, error: unknown, now: numbe
     case "SELF_SIGNED_CERT_IN_CHAIN": {
       const top = chain[chain.length - 1]
       return new UnknownIssuer({
-        ...where,
+        ...refused,
         code,
         likelyCause: "untrusted-ca",
         issuer: top === undefined ? "unknown" : code === "SELF_SIGNED_CERT_IN_CHAIN" ? top.subject : top.issuer
       })
     }
     case "ERR_TLS_CERT_ALTNAME_INVALID":
-      return new HostnameMismatch({ ...where, names: altNamesOf(error, chain, altNamesOfPeer(observed)) })
+      return new HostnameMismatch({ ...refused, names: altNamesOf(error, chain, altNamesOfPeer(observed)) })
     case "ECONNREFUSED":
       return new ConnectRefused(where)
     case "ECONNRESET":
@@ -679,7 +699,7 @@ const classify = (target: Target, observed: Observed, error: unknown, now: numbe
       return new ConnectFailed({ ...where, phase, code, reason: "not-permitted" })
   }
   if (code !== undefined) {
-    if (VERIFY_CODES.has(code)) return new CertificateRejected({ ...where, code })
+    if (VERIFY_CODES.has(code)) return new CertificateRejected({ ...refused, code })
     if (PROTOCOL_VERSION_CODES.has(code)) return new ProtocolRefused({ ...where, code, reason: "protocol-version" })
     if (CIPHER_CODES.has(code)) return new ProtocolRefused({ ...where, code, reason: "cipher" })
     if (NOT_TLS_CODES.has(code)) return new ProtocolRefused({ ...where, code, reason: "not-tls" })
@@ -825,7 +845,7 @@ const handshake = (
               ? new HandshakeTimeout({ ...where, timeoutMillis })
               : new ConnectTimeout({ ...where, timeoutMillis })
           )
-          : Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.fail(classify(target, observed, error, now)))
+          : Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.fail(classify(target, observed, error, now, store)))
       ),
       // Whatever ended the attempt, a socket that did not verify is gone before anyone could write.
       Effect.onExit((exit) =>

@@ -88,13 +88,15 @@ const check = (settings: ConnectionConfig.ConnectionSettings) =>
         if (Either.isLeft(report)) {
           const message = messageOf(report.left)
           problems.push(`${address}:${port}: ${message}`)
+          // a refused chain is shown as the server sent it, so the operator sees what to replace
+          const served = "served" in report.left ? report.left.served ?? [] : []
           return {
             address,
             ok: false,
             protocol: null,
             cipher: null,
             connectMs,
-            chain: [],
+            chain: served.map(certificateLine),
             warnings: [],
             error: report.left._tag,
             message
