@@ -217,6 +217,13 @@ describe("TlsConnector live", () => {
           leaves.expired.notAfter.toISOString().slice(0, 10)
         } (served by 127.0.0.21:${server.port})`
       )
+      // the chain as served, read during the refused handshake: the expired leaf first, its root last
+      const served = error.served ?? []
+      expect(served.length).toBeGreaterThanOrEqual(2)
+      expect(served[0].notAfter.getTime()).toBe(leaves.expired.notAfter.getTime())
+      expect(served[0].daysLeft).toBeLessThan(0)
+      expect(served[0].isCa).toBe(false)
+      expect(served.slice(1).every((c) => c.isCa)).toBe(true)
     }).pipe(Effect.scoped))
 
   it.live("S4: not-yet-valid certificate is CertificateNotYetValid, not retried", () =>
