@@ -570,8 +570,7 @@ export const make: Effect.Effect<
         this.held = false
         permits.release()
         this.recorded = true
-        outcomeCounters.ok.unsafeUpdate(1, this.labels)
-        metrics.requestLatency.unsafeUpdate(elapsedMillis, this.labels)
+        recordOk(elapsedMillis, this.labels)
         const { address, body, headers, status } = sent.response
         this.resume(Effect.succeed({ status, headers, body, address, attempts: 0, reused: true, elapsedMillis }))
       } else {
@@ -600,7 +599,11 @@ export const make: Effect.Effect<
         this.held = false
         permits.release()
       }
-      return this.recorded ? Effect.void : recordExit(exit)
+      if (!this.recorded) {
+        this.recorded = true
+        recordExit(exit, this.labels)
+      }
+      return Effect.void
     }
   }
 
@@ -622,35 +625,38 @@ export const make: Effect.Effect<
     )
   }
 
-  /** Metrics for a finished request, tagged like any other metric of the fiber (`Effect.tagMetrics`). */
-  const recordExit = (exit: Exit.Exit<GatewayResponse, RequestError>): Effect.Effect<void> =>
-    Effect.withFiberRuntime((fiber) => {
-      const labels = fiber.getFiberRef(FiberRef.currentMetricLabels)
-      if (Exit.isSuccess(exit)) {
-        outcomeCounters.ok.unsafeUpdate(1, labels)
-        metrics.requestLatency.unsafeUpdate(exit.value.elapsedMillis, labels)
-      } else {
-        const failure = Cause.failureOption(exit.cause)
-        if (Option.isSome(failure)) {
-          const e = failure.value
-          const counter = e._tag === "NotSent"
-            ? outcomeCounters.not_sent
-            : e._tag === "Refused"
-            ? outcomeCounters.refused
-            : outcomeCounters.outcome_unknown
-          counter.unsafeUpdate(1, labels)
-        }
-      }
-      return Effect.void
-    })
+  /**
+   * Metrics for a finished request, tagged like any other metric of the calling fiber
+   * (`Effect.tagMetrics`: its labels, read when the request started).
+   */
+  const recordOk = (elapsedMillis: number, labels: ReadonlyArray<MetricLabel.MetricLabel>): void => {
+    outcomeCounters.ok.unsafeUpdate(1, labels)
+    metrics.requestLatency.unsafeUpdate(elapsedMillis, labels)
+  }
+  const recordExit = (
+    exit: Exit.Exit<GatewayResponse, RequestError>,
+    labels: ReadonlyArray<MetricLabel.MetricLabel>
+  ): void => {
+    if (Exit.isSuccess(exit)) return recordOk(exit.value.elapsedMillis, labels)
+    const failure = Cause.failureOption(exit.cause)
+    if (Option.isNone(failure)) return
+    const e = failure.value
+    const counter = e._tag === "NotSent"
+      ? outcomeCounters.not_sent
+      : e._tag === "Refused"
+      ? outcomeCounters.refused
+      : outcomeCounters.outcome_unknown
+    counter.unsafeUpdate(1, labels)
+  }
 
   const request = (request: GatewayRequest): Effect.Effect<GatewayResponse, RequestError> =>
     Effect.withFiberRuntime((fiber) => {
-      const clock = Context.get(fiber.getFiberRef(DefaultServices.currentServices), Clock.Clock)
+      const services = fiber.getFiberRef(DefaultServices.currentServices)
+      const clock = Context.get(services, Clock.Clock)
       // The request span is made only when a tracer that keeps spans is installed: under Effect's
       // built-in tracer nobody can see it, and it is the largest single cost of a warm request.
       const traced = fiber.getFiberRef(FiberRef.currentTracerEnabled) &&
-        RedactingLogger.recordsSpans(Context.get(fiber.getFiberRef(DefaultServices.currentServices), Tracer.Tracer))
+        RedactingLogger.recordsSpans(Context.get(services, Tracer.Tracer))
       // The loggers and level in place when the service was built serve every line it writes (L2).
       const sameLoggers = fiber.getFiberRef(FiberRef.currentLoggers) === loggers
       const sameLevel = fiber.getFiberRef(FiberRef.currentMinimumLogLevel) === minimumLevel

@@ -63,11 +63,8 @@ export const failureReason = (error: unknown): string => {
         return "truncated-response"
       case "UND_ERR_RES_EXCEEDED_MAX_SIZE":
         return "response-too-large"
-      case "STPP_IO_TIMEOUT":
-        return "timeout"
       case "UND_ERR_ABORTED":
       case "AbortError":
-      case "STPP_INTERRUPTED":
         return "aborted"
     }
     if (typeof code === "string" && code.startsWith("HPE_")) return "malformed-response"
