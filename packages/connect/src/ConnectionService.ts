@@ -335,8 +335,7 @@ export const make: Effect.Effect<
       const credentials = `${request.auth.username}:${Redacted.value(request.auth.password)}`
       headers["authorization"] = `Basic ${Buffer.from(credentials, "utf8").toString("base64")}`
     }
-    const bodyLength = body === undefined ? 0 : body.byteLength
-    return { method, path, headers, body, size: Http.requestSize(method, path, host, headers, bodyLength) }
+    return { method, path, headers, body }
   }
 
   type SendResult =
@@ -387,7 +386,7 @@ export const make: Effect.Effect<
       error: new OutcomeUnknown({
         host,
         address: p.address,
-        phase: Http.phaseOf(written, ctx.built.size, outcome.headersReceived),
+        phase: Http.phaseOf(written, Http.requestSize(ctx.built, host), outcome.headersReceived),
         bytesWritten: written,
         reason,
         elapsedMillis: now - ctx.started,
@@ -545,6 +544,7 @@ export const make: Effect.Effect<
 
     granted(): void {
       this.held = true
+      this.withdraw = constVoid
       const ctx = newContext(this.request, this.clock, this.traced)
       this.ctx = ctx
       const p = this.warm ? Pool.takeFresh(idle, ctx.started, limits) : undefined
@@ -579,22 +579,22 @@ export const make: Effect.Effect<
       }
     }
 
-    /** Interrupted while waiting for a permit or for the warm path's answer. */
-    cancel(): Effect.Effect<void> {
+    /**
+     * However it ended, once: an interruption included, however it raced the answer (the async
+     * step has no canceller of its own: this is its one exit hook). Interrupted while waiting for
+     * a permit, it leaves the queue; during the warm path's exchange, the exchange is aborted and
+     * its connection, in an unknown state, closed.
+     */
+    exit(exit: Exit.Exit<GatewayResponse, RequestError>): Effect.Effect<void> {
+      let closing: Effect.Effect<void> = Effect.void
       if (!this.held) {
         this.withdraw()
-        return Effect.void
+      } else if (this.exchange !== undefined) {
+        const running = this.exchange
+        this.exchange = undefined
+        running.abort()
+        closing = retire(this.connection!, "interrupted")
       }
-      const running = this.exchange
-      if (running === undefined) return Effect.void
-      this.exchange = undefined
-      running.abort()
-      // the connection is in an unknown state: closed
-      return retire(this.connection!, "interrupted")
-    }
-
-    /** However it ended (an interruption included, however it raced the answer): once. */
-    exit(exit: Exit.Exit<GatewayResponse, RequestError>): Effect.Effect<void> {
       if (this.held) {
         this.held = false
         permits.release()
@@ -603,7 +603,7 @@ export const make: Effect.Effect<
         this.recorded = true
         recordExit(exit, this.labels)
       }
-      return Effect.void
+      return closing
     }
   }
 
@@ -619,7 +619,6 @@ export const make: Effect.Effect<
       Effect.async<GatewayResponse, RequestError>((resume) => {
         flight.resume = resume
         flight.withdraw = permits.request(flight)
-        return Effect.suspend(() => flight.cancel())
       }),
       (exit) => flight.exit(exit)
     )

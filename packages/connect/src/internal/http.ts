@@ -18,17 +18,33 @@ export interface KeepAliveHint {
   readonly max: number | undefined
 }
 
-/** @internal */
-export const keepAliveHint = (headers: Readonly<Record<string, string>>): KeepAliveHint => {
-  const connection = (headers["connection"] ?? "").toLowerCase()
-  const keepAlive = (headers["keep-alive"] ?? "").toLowerCase()
-  const timeout = /timeout\s*=\s*(\d+)/.exec(keepAlive)
-  const max = /max\s*=\s*(\d+)/.exec(keepAlive)
+const parseHint = (connection: string, keepAlive: string): KeepAliveHint => {
+  const lowerKeepAlive = keepAlive.toLowerCase()
+  const timeout = /timeout\s*=\s*(\d+)/.exec(lowerKeepAlive)
+  const max = /max\s*=\s*(\d+)/.exec(lowerKeepAlive)
   return {
-    close: connection.split(",").some((t) => t.trim() === "close"),
+    close: connection.toLowerCase().split(",").some((t) => t.trim() === "close"),
     timeoutMillis: timeout === null ? undefined : Number(timeout[1]) * 1000,
     max: max === null ? undefined : Number(max[1])
   }
+}
+
+// A server sends the same two header values on every answer: the last ones parsed are kept, so
+// a warm request costs a string comparison here, not two regular expressions.
+let lastConnection = ""
+let lastKeepAlive = ""
+let lastHint = parseHint(lastConnection, lastKeepAlive)
+
+/** @internal */
+export const keepAliveHint = (headers: Readonly<Record<string, string>>): KeepAliveHint => {
+  const connection = headers["connection"] ?? ""
+  const keepAlive = headers["keep-alive"] ?? ""
+  if (connection !== lastConnection || keepAlive !== lastKeepAlive) {
+    lastHint = parseHint(connection, keepAlive)
+    lastConnection = connection
+    lastKeepAlive = keepAlive
+  }
+  return lastHint
 }
 
 const codeOf = (u: unknown): string | undefined => {
@@ -83,16 +99,16 @@ export const failureReason = (error: unknown): string => {
 export const phaseOf = (written: number, requestBytes: number, headersReceived: boolean): Phase =>
   headersReceived ? "receiving" : written >= requestBytes ? "awaiting" : "sending"
 
-/** An estimate of the request's size on the wire. @internal */
-export const requestSize = (
-  method: string,
-  path: string,
-  host: string,
-  headers: Readonly<Record<string, string>>,
-  bodyLength: number
-): number => {
-  let n = `${method} ${path} HTTP/1.1\r\n`.length + `host: ${host}\r\n`.length + 2
-  for (const [k, v] of Object.entries(headers)) n += k.length + v.length + 4
+/**
+ * An estimate of the request's size on the wire (request line, host, headers, content-length,
+ * body): only needed to name the phase of a failed request, so only computed then.
+ *
+ * @internal
+ */
+export const requestSize = (built: Built, host: string): number => {
+  const bodyLength = built.body === undefined ? 0 : built.body.byteLength
+  let n = `${built.method} ${built.path} HTTP/1.1\r\n`.length + `host: ${host}\r\n`.length + 2
+  for (const k in built.headers) n += k.length + built.headers[k].length + 4
   if (bodyLength > 0) n += `content-length: ${bodyLength}\r\n`.length
   return n + bodyLength
 }
@@ -103,8 +119,6 @@ export interface Built {
   readonly path: string
   readonly headers: Readonly<Record<string, string>>
   readonly body: Uint8Array | undefined
-  /** An estimate of its size on the wire. */
-  readonly size: number
 }
 
 /** The whole response. @internal */
@@ -126,7 +140,15 @@ export type Outcome =
     readonly timedOut: boolean
   }
 
+// undici hands headers over as an object whose repeated ones are arrays: copied only when there is one.
 const flatHeaders = (headers: Record<string, string | Array<string> | undefined>): Record<string, string> => {
+  for (const k in headers) {
+    if (typeof headers[k] !== "string") return copyFlat(headers)
+  }
+  return headers as Record<string, string>
+}
+
+const copyFlat = (headers: Record<string, string | Array<string> | undefined>): Record<string, string> => {
   const out: Record<string, string> = {}
   for (const k in headers) {
     const v = headers[k]
