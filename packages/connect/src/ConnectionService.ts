@@ -359,6 +359,19 @@ export const make: Effect.Effect<
   }
 
   /**
+   * The connection's bookkeeping after an answer on it: back to the idle list, or why it may not
+   * be reused (the server asked to close, or a limit is reached).
+   */
+  const answered = (p: Pool.Pooled, headers: Readonly<Record<string, string>>, now: number): string | undefined => {
+    p.requests++
+    p.lastUsedAt = now
+    Pool.applyHint(p, Http.keepAliveHint(headers))
+    const stale = p.closed ? "server-close" : Pool.staleReason(p, now, limits) === undefined ? undefined : "limit"
+    if (stale === undefined) idle.push(p)
+    return stale
+  }
+
+  /**
    * What an exchange on `p` came to, in plain code: the connection's bookkeeping (back to the idle
    * list, or marked to retire) and, for a failure, whether a byte had been written (R3).
    */
@@ -371,12 +384,7 @@ export const make: Effect.Effect<
   ): SendResult => {
     if (outcome._tag === "Response") {
       const { body, headers, status } = outcome.response
-      p.requests++
-      p.lastUsedAt = now
-      Pool.applyHint(p, Http.keepAliveHint(headers))
-      const stale = p.closed ? "server-close" : Pool.staleReason(p, now, limits) === undefined ? undefined : "limit"
-      if (stale === undefined) idle.push(p)
-      return { _tag: "Ok", response: { status, headers, body, address: p.address }, retire: stale }
+      return { _tag: "Ok", response: { status, headers, body, address: p.address }, retire: answered(p, headers, now) }
     }
     const written = p.connection.bytesWritten() - before
     const reason = outcome.timedOut ? "timeout" : Http.failureReason(outcome.error)
@@ -506,15 +514,6 @@ export const make: Effect.Effect<
             )
         ))
 
-  const newContext = (request: GatewayRequest, clock: Clock.Clock, traced: boolean): RequestContext => ({
-    request,
-    built: buildRequest(request),
-    started: clock.unsafeCurrentTimeMillis(),
-    state: { attempts: 0, address: undefined },
-    clock,
-    traced
-  })
-
   /**
    * One request from its permit to its answer, as one async step (`run`): the permit is asked for
    * in plain code (a request waiting for one costs no fiber switch); once granted, a kept-alive
@@ -522,12 +521,16 @@ export const make: Effect.Effect<
    * plain code (the warm path); otherwise the general path runs (`rounds`). A class rather than
    * closures: this runs for every request.
    */
-  class Flight implements Http.Listener, Permits.Grantee {
+  class Flight implements Http.Listener, Permits.Grantee, RequestContext {
     /** Holds one of the `maxSockets` permits. */
     held = false
     /** Its metrics are written. */
     recorded = false
-    ctx: RequestContext | undefined = undefined
+    readonly built: Built
+    /** When its permit was granted: the connect budget and the IO deadline count from here. */
+    started = 0
+    attempts = 0
+    address: string | undefined = undefined
     connection: Pool.Pooled | undefined = undefined
     exchange: Http.Exchange | undefined = undefined
     before = 0
@@ -540,43 +543,56 @@ export const make: Effect.Effect<
       readonly traced: boolean,
       readonly warm: boolean,
       readonly labels: ReadonlyArray<MetricLabel.MetricLabel>
-    ) {}
+    ) {
+      this.built = buildRequest(request)
+    }
+
+    /** The connect attempts made and the address last tried: the flight itself (no object more per request). */
+    get state(): { attempts: number; address: string | undefined } {
+      return this
+    }
 
     granted(): void {
       this.held = true
       this.withdraw = constVoid
-      const ctx = newContext(this.request, this.clock, this.traced)
-      this.ctx = ctx
-      const p = this.warm ? Pool.takeFresh(idle, ctx.started, limits) : undefined
+      const now = this.clock.unsafeCurrentTimeMillis()
+      this.started = now
+      const p = this.warm ? Pool.takeFresh(idle, now, limits) : undefined
       if (p === undefined) {
-        this.resume(rounds(ctx, 0))
+        this.resume(rounds(this, 0))
         return
       }
       this.connection = p
       this.before = p.connection.bytesWritten()
-      this.exchange = new Http.Exchange(p.dispatcher, inFlight, ctx.started + ioTimeoutMillis, this)
-        .start(ctx.built)
+      this.exchange = new Http.Exchange(p.dispatcher, inFlight, now + ioTimeoutMillis, this).start(this.built)
     }
 
     /** The warm path's exchange ended: an answer hands the permit on and is recorded at once. */
     settled(outcome: Http.Outcome): void {
-      const ctx = this.ctx!
       const p = this.connection!
       this.exchange = undefined
-      const now = ctx.clock.unsafeCurrentTimeMillis()
-      const sent = settle(ctx, p, outcome, this.before, now)
-      if (sent._tag === "Ok" && sent.retire === undefined) {
-        const elapsedMillis = now - ctx.started
-        this.held = false
-        permits.release()
-        this.recorded = true
-        recordOk(elapsedMillis, this.labels)
-        const { address, body, headers, status } = sent.response
-        this.resume(Effect.succeed({ status, headers, body, address, attempts: 0, reused: true, elapsedMillis }))
-      } else {
-        // anything else goes on the general way
-        this.resume(conclude(ctx, p, sent, true, Effect.suspend(() => rounds(ctx, 1))))
+      const now = this.clock.unsafeCurrentTimeMillis()
+      if (outcome._tag === "Response") {
+        const { body, headers, status } = outcome.response
+        const stale = answered(p, headers, now)
+        if (stale === undefined) {
+          const elapsedMillis = now - this.started
+          this.held = false
+          permits.release()
+          this.recorded = true
+          recordOk(elapsedMillis, this.labels)
+          this.resume(
+            Effect.succeed({ status, headers, body, address: p.address, attempts: 0, reused: true, elapsedMillis })
+          )
+          return
+        }
+        const sent: SendResult = { _tag: "Ok", response: { status, headers, body, address: p.address }, retire: stale }
+        this.resume(conclude(this, p, sent, true, Effect.suspend(() => rounds(this, 1))))
+        return
       }
+      // anything else goes on the general way
+      const sent = settle(this, p, outcome, this.before, now)
+      this.resume(conclude(this, p, sent, true, Effect.suspend(() => rounds(this, 1))))
     }
 
     /**
