@@ -7,11 +7,14 @@
 import * as CliConfig from "@effect/cli/CliConfig"
 import * as Command from "@effect/cli/Command"
 import * as ValidationError from "@effect/cli/ValidationError"
+import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import * as Demo from "./Demo.js"
 import * as Doctor from "./Doctor.js"
 import { CliContext, scanLogLevel } from "./internal/context.js"
+import * as Help from "./internal/help.js"
 import * as Request from "./Request.js"
 
 /**
@@ -37,7 +40,27 @@ export const command = Command.make("stpp").pipe(
   Command.withSubcommands([Request.command, Doctor.command, Demo.command])
 )
 
-const cli = Command.run(command, { name: "stpp", version: VERSION })
+const program: Help.Program = { name: "stpp", version: VERSION }
+
+const cli = Command.run(command, program)
+
+// The built-in options (--help, --version, --log-level, ...) still work; the help lists each
+// command's own options only.
+const config = CliConfig.make({ showBuiltIns: false })
+
+/**
+ * How `run` prints.
+ *
+ * @since 0.1.0
+ * @category running
+ */
+export interface RunOptions {
+  /**
+   * Help with ANSI styles (bold headings). Default false: plain text. `bin.ts` sets it when
+   * standard output is a terminal and `NO_COLOR` is not set.
+   */
+  readonly color?: boolean | undefined
+}
 
 /**
  * Runs the command line (`process.argv`: the runtime and the script come first) and returns the
@@ -46,15 +69,22 @@ const cli = Command.run(command, { name: "stpp", version: VERSION })
  * @since 0.1.0
  * @category running
  */
-export const run = (argv: ReadonlyArray<string>) =>
+export const run = (argv: ReadonlyArray<string>, options: RunOptions = {}) =>
   Effect.gen(function*() {
+    const args = argv.slice(2)
+    if (args.some((a) => a === "--help" || a === "-h")) {
+      const help = yield* Help.find(command.descriptor, [program.name, ...args], config)
+      if (Option.isSome(help)) {
+        const page = Help.page(program, help.value.usage, help.value.helpDoc, config)
+        yield* Console.log(Help.render(page, options.color === true))
+        return 0
+      }
+    }
     const exitCode = yield* Ref.make(0)
     return yield* cli(argv).pipe(
       Effect.zipRight(Ref.get(exitCode)),
       Effect.catchIf(ValidationError.isValidationError, () => Effect.succeed(2)),
-      Effect.provideService(CliContext, { exitCode, logLevel: scanLogLevel(argv.slice(2)) }),
-      // The built-in options (--help, --version, --log-level, ...) still work; the help lists each
-      // command's own options only.
-      Effect.provide(CliConfig.layer({ showBuiltIns: false }))
+      Effect.provideService(CliContext, { exitCode, logLevel: scanLogLevel(args) }),
+      Effect.provideService(CliConfig.CliConfig, config)
     )
   })

@@ -10,7 +10,10 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Cli from "./Cli.js"
 
-NodeRuntime.runMain(Cli.run(process.argv).pipe(Effect.provide(NodeContext.layer)), {
+// Colour only for a person at a terminal, and never when NO_COLOR is set (https://no-color.org).
+const color = process.stdout.isTTY === true && (process.env.NO_COLOR ?? "") === ""
+
+NodeRuntime.runMain(Cli.run(process.argv, { color }).pipe(Effect.provide(NodeContext.layer)), {
   disableErrorReporting: true,
   disablePrettyLogger: true,
   teardown: (exit) => {

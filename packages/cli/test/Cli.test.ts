@@ -165,6 +165,61 @@ describe("stpp --help", () => {
       expect(demo.code).toBe(0)
       expect(demo.stdout).toContain("demo")
     }))
+
+  it.live("through a pipe: plain text, each option with its own description first, usage from stpp", () =>
+    Effect.gen(function*() {
+      const settings: Record<string, string> = {
+        "--url": "Overrides STPP_URL.",
+        "--nameserver": "Overrides STPP_NAMESERVERS.",
+        "--ca": "Overrides STPP_CA_FILE.",
+        "--connect-timeout": "Overrides STPP_CONNECT_TIMEOUT.",
+        "--dns-timeout": "Overrides STPP_DNS_TIMEOUT.",
+        "--log-level": "Overrides STPP_LOG_LEVEL."
+      }
+      const pages: ReadonlyArray<readonly [ReadonlyArray<string>, Record<string, string>]> = [
+        [["request", "--help"], {
+          ...settings,
+          "--body": "A JSON file holding the request object",
+          "--max-retries": "Overrides STPP_MAX_RETRIES.",
+          "--retry-timeout": "Overrides STPP_RETRY_TIMEOUT.",
+          "--io-timeout": "Overrides STPP_IO_TIMEOUT.",
+          "--repeat": "Send the request N times from one process",
+          "--interval": "Pause between repeated requests"
+        }],
+        [["doctor", "--help"], {
+          ...settings,
+          "--host": "The gateway host to check",
+          "--port": "The gateway port to check",
+          "--json": "Print the report as one JSON object."
+        }],
+        [["demo", "--help"], { "--log-level": settings["--log-level"] }],
+        [["--help"], {}]
+      ]
+      for (const [args, descriptions] of pages) {
+        const run = yield* stpp(args)
+        expect(run.code).toBe(0)
+        expect(run.stderr).toBe("")
+        expect(run.stdout).not.toContain("\u001b[")
+        expect(run.stdout).not.toContain("A user-defined piece of text.")
+        expect(run.stdout).not.toContain("A true or false value.")
+        // The paragraph right under each option's heading ("--body FILE") is the option's own text.
+        const lines = run.stdout.split("\n")
+        for (const [option, description] of Object.entries(descriptions)) {
+          const at = lines.findIndex((l) => l === option || l.startsWith(`${option} `))
+          expect(at, `${args.join(" ")}: ${option}`).toBeGreaterThanOrEqual(0)
+          const first = lines.slice(at + 1).find((l) => l.trim() !== "")
+          expect(first, `${args.join(" ")}: ${option}`).toContain(description)
+        }
+      }
+      const request = yield* stpp(["request", "--help"])
+      const usage = request.stdout.split("\n").find((l) => l.startsWith("$ "))
+      expect(usage).toMatch(/^\$ stpp request --body FILE /)
+      expect(usage).toContain("[--nameserver IP[:PORT]...]")
+      expect(usage).toContain("[--ca FILE...]")
+      const doctor = yield* stpp(["doctor", "--help"])
+      expect(doctor.stdout).toContain("$ stpp doctor [--host NAME]")
+      expect(doctor.stdout).toContain("[--nameserver IP[:PORT]...] [--ca FILE...]")
+    }))
 })
 
 // -----------------------------------------------------------------------------

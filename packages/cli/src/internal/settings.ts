@@ -72,13 +72,19 @@ export const single = (name: string): Options.Options<Option.Option<string>> => 
   )
 }
 
-/** A repeatable option that overrides a list setting, with its help text. */
+/**
+ * A repeatable option that overrides a list setting, with its help text. Zero times is allowed (an
+ * empty array: not given); `Options.optional` only makes the usage say so (`[--ca FILE...]`), as
+ * `@effect/cli` shows a bare `Options.repeated` as if it were required.
+ */
 export const repeated = (name: string): Options.Options<Array<string>> => {
   const o = SETTING_OPTIONS.find((x) => x.name === name)!
   return Options.text(name).pipe(
     Options.withPseudoName(o.pseudo),
     Options.withDescription(describeOption(o)),
-    Options.repeated
+    Options.repeated,
+    Options.optional,
+    Options.map(Option.getOrElse((): Array<string> => []))
   )
 }
 
