@@ -60,6 +60,51 @@ export const fmt = (n: number, digits = 0): string =>
 export const ratio = (n: number, base: number, digits = 2): string =>
   Number.isFinite(n / base) ? `${(n / base).toFixed(digits)}x` : "-"
 
+/**
+ * Runs each client once per round, `rounds` times, each round starting with the next client, so
+ * that no client always runs right after the same other one; returns each client's runs in round
+ * order (run i of every client was measured in round i).
+ */
+export const interleaved = async (
+  clients: ReadonlyArray<readonly [string, (n: number) => Promise<RunResult>]>,
+  rounds: number,
+  requests: number
+): Promise<Map<string, Array<RunResult>>> => {
+  const results = new Map<string, Array<RunResult>>(clients.map(([name]) => [name, []]))
+  for (let r = 0; r < rounds; r++) {
+    for (let k = 0; k < clients.length; k++) {
+      const [name, run] = clients[(r + k) % clients.length]
+      results.get(name)!.push(await run(requests))
+    }
+  }
+  return results
+}
+
+/** A ratio measured round by round: its median and its range over the rounds. */
+export interface Paired {
+  readonly median: number
+  readonly min: number
+  readonly max: number
+}
+
+/**
+ * `figure` of each run over the same figure of the baseline's run in the same round. Pairing by
+ * round cancels the machine's slow swings (several tens of per cent in absolute figures between
+ * rounds here), which a ratio of two medians does not.
+ */
+export const paired = (
+  runs: ReadonlyArray<RunResult>,
+  baseline: ReadonlyArray<RunResult>,
+  figure: (r: RunResult) => number
+): Paired => {
+  const ratios = runs.map((r, i) => figure(r) / figure(baseline[i]))
+  return { median: median(ratios), min: Math.min(...ratios), max: Math.max(...ratios) }
+}
+
+/** "0.91x (0.84-0.97)": the median ratio over rounds and its range. */
+export const fmtPaired = (p: Paired): string =>
+  Number.isFinite(p.median) ? `${p.median.toFixed(2)}x (${p.min.toFixed(2)}-${p.max.toFixed(2)})` : "-"
+
 /** Prints a plain-text table: numbers right-aligned, text left-aligned. */
 export const table = (
   title: string,
@@ -67,7 +112,7 @@ export const table = (
   rows: ReadonlyArray<ReadonlyArray<string>>
 ): void => {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)))
-  const numeric = headers.map((_, i) => rows.every((r) => /^[-+\d.,x% <>≤≥]*$/.test(r[i] ?? "")))
+  const numeric = headers.map((_, i) => rows.every((r) => /^[-+\d.,x% <>≤≥()]*$/.test(r[i] ?? "")))
   const line = (cells: ReadonlyArray<string>) =>
     cells.map((c, i) => (numeric[i] ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join("  ").trimEnd()
   const out = [title, line(headers), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)]

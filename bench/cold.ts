@@ -4,7 +4,10 @@
  * `https.request` with `agent: false`, one request at a time, same server (worker thread), same
  * request. Neither resumes TLS sessions.
  *
- *   node bench/build/cold.js [--requests=150] [--runs=5]
+ * Rounds and ratios as in warm.ts: each round starts with the next client, ratios are taken round
+ * by round against the baseline's run of the same round (median over rounds, and their range).
+ *
+ *   node bench/build/cold.js [--requests=150] [--runs=9]
  */
 import * as Https from "node:https"
 import {
@@ -15,16 +18,18 @@ import {
   cpuPerRequest,
   dnsServers,
   fmt,
+  fmtPaired,
   HEADERS,
   HOST,
+  interleaved,
   loadEffect,
   loadPromise,
   median,
   note,
+  paired,
   PATH,
   percentile,
   perSecond,
-  ratio,
   type RunResult,
   servicePost,
   table,
@@ -32,7 +37,7 @@ import {
 } from "./Harness.js"
 
 const REQUESTS = arg("requests", 150)
-const RUNS = arg("runs", 5)
+const RUNS = arg("runs", 9)
 const ADDRESS = "127.0.2.2"
 
 const certs = await certificates()
@@ -71,31 +76,41 @@ const clients: ReadonlyArray<readonly [string, (n: number) => Promise<RunResult>
   ["https.request, agent: false (baseline)", (n) => loadPromise(n, 1, httpsPost)],
   ["ConnectionService, keepAliveMaxRequests 1", (n) => loadEffect(cs.runtime, n, 1, servicePost(cs.service))]
 ]
-const results = new Map<string, Array<RunResult>>(clients.map(([name]) => [name, []]))
 for (const [, run] of clients) await run(Math.min(REQUESTS, 50))
 const before = await tls.stats()
-for (let r = 0; r < RUNS; r++) {
-  for (const [name, run] of clients) results.get(name)!.push(await run(REQUESTS))
-}
+const results = await interleaved(clients, RUNS, REQUESTS)
+const baseRuns = results.get(clients[0][0])!
+const meanOf = (r: RunResult) => r.latencies.reduce((a, b) => a + b, 0) / r.latencies.length
 const summary = clients.map(([name]) => {
   const runs = results.get(name)!
   const all = runs.flatMap((r) => r.latencies)
   return {
     name,
-    mean: median(runs.map((r) => r.latencies.reduce((a, b) => a + b, 0) / r.latencies.length)),
+    mean: median(runs.map(meanOf)),
     p50: median(runs.map((r) => percentile(r.latencies, 50))),
     p99: median(runs.map((r) => percentile(r.latencies, 99))),
     max: Math.max(...all),
     rps: median(runs.map(perSecond)),
     cpu: median(runs.map(cpuPerRequest)),
     errors: runs.reduce((n, r) => n + r.errors, 0),
-    firstError: runs.find((r) => r.firstError !== undefined)?.firstError
+    firstError: runs.find((r) => r.firstError !== undefined)?.firstError,
+    p50VsHttps: paired(runs, baseRuns, (r) => percentile(r.latencies, 50)),
+    meanVsHttps: paired(runs, baseRuns, meanOf)
   }
 })
-const base = summary[0]
 table(
   "Cold, concurrency 1",
-  ["client", "mean ms", "p50 ms", "p99 ms", "req/s", "CPU µs/req", "errors", "p50 vs https", "mean vs https"],
+  [
+    "client",
+    "mean ms",
+    "p50 ms",
+    "p99 ms",
+    "req/s",
+    "CPU µs/req",
+    "errors",
+    "p50 vs https (range)",
+    "mean vs https (range)"
+  ],
   summary.map((s) => [
     s.name,
     fmt(s.mean, 2),
@@ -104,8 +119,8 @@ table(
     fmt(s.rps),
     fmt(s.cpu),
     fmt(s.errors),
-    ratio(s.p50, base.p50),
-    ratio(s.mean, base.mean)
+    fmtPaired(s.p50VsHttps),
+    fmtPaired(s.meanVsHttps)
   ])
 )
 for (const s of summary) if (s.firstError !== undefined) note(`  first error (${s.name}): ${s.firstError}`)

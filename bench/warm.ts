@@ -15,7 +15,13 @@
  * first changed the later ones' figures unevenly (concurrency 256 read 0.68x undici after 1 and 16,
  * 0.78x alone; its baselines moved less), so one level's figures would depend on what ran before.
  *
- *   node bench/build/warm.js [--requests=2000] [--runs=5] [--concurrency=N (one level only)]
+ * The clients run in rounds (each round starts with the next client, so none always follows the
+ * same one), and the ratios are taken round by round against the baseline's run of the same round,
+ * then the median over the rounds, with their range: on these machines absolute figures swing by
+ * tens of per cent between rounds, and a ratio of two medians taken over different rounds swung
+ * with them.
+ *
+ *   node bench/build/warm.js [--requests=3000] [--runs=9] [--concurrency=N (one level only)]
  */
 import * as Effect from "effect/Effect"
 import * as Undici from "undici"
@@ -28,24 +34,26 @@ import {
   cpuPerRequest,
   dnsServers,
   fmt,
+  fmtPaired,
   HEADERS,
   HOST,
+  interleaved,
   loadEffect,
   loadPromise,
   median,
   note,
+  paired,
   PATH,
   percentile,
   perSecond,
-  ratio,
   type RunResult,
   servicePost,
   table,
   tlsServers
 } from "./Harness.js"
 
-const REQUESTS = arg("requests", 2000)
-const RUNS = arg("runs", 5)
+const REQUESTS = arg("requests", 3000)
+const RUNS = arg("runs", 9)
 const ONLY = arg("concurrency", 0)
 const CONCURRENCY = ONLY > 0 ? [ONLY] : [1, 16, 256]
 const ADDRESS = "127.0.2.1"
@@ -57,7 +65,8 @@ const nameserver = dns.servers[0].nameserver
 
 note(
   `Warm requests: ${fmt(REQUESTS)} POSTs per run, ${RUNS} runs per client, interleaved, after one warm-up run; ` +
-    `TLS server on ${ADDRESS} in a worker thread; medians of the per-run figures`
+    `TLS server on ${ADDRESS} in a worker thread; medians of the per-run figures; ratios round by round against ` +
+    `the baseline's run of the same round: median (min-max)`
 )
 
 for (const concurrency of CONCURRENCY) {
@@ -89,11 +98,10 @@ for (const concurrency of CONCURRENCY) {
       (n) => loadEffect(sameReuse.runtime, n, concurrency, servicePost(sameReuse.service))
     ]
   ]
-  const results = new Map<string, Array<RunResult>>(clients.map(([name]) => [name, []]))
   for (const [, run] of clients) await run(Math.min(REQUESTS, 500))
-  for (let r = 0; r < RUNS; r++) {
-    for (const [name, run] of clients) results.get(name)!.push(await run(REQUESTS))
-  }
+  const results = await interleaved(clients, RUNS, REQUESTS)
+  const baseRuns = results.get(clients[0][0])!
+  const fiberRuns = results.get(clients[1][0])!
   const summary = clients.map(([name]) => {
     const runs = results.get(name)!
     return {
@@ -104,10 +112,12 @@ for (const concurrency of CONCURRENCY) {
       cpu: median(runs.map(cpuPerRequest)),
       busy: median(runs.map(busyPerRequest)),
       errors: runs.reduce((n, r) => n + r.errors, 0),
-      firstError: runs.find((r) => r.firstError !== undefined)?.firstError
+      firstError: runs.find((r) => r.firstError !== undefined)?.firstError,
+      vsUndici: paired(runs, baseRuns, perSecond),
+      p50VsUndici: paired(runs, baseRuns, (r) => percentile(r.latencies, 50)),
+      vsFibers: paired(runs, fiberRuns, perSecond)
     }
   })
-  const base = summary[0]
   table(
     `Warm, concurrency ${concurrency}`,
     [
@@ -118,7 +128,7 @@ for (const concurrency of CONCURRENCY) {
       "CPU µs/req",
       "busy µs/req",
       "errors",
-      "throughput vs undici",
+      "throughput vs undici (range)",
       "p50 vs undici",
       "throughput vs undici from fibers"
     ],
@@ -130,9 +140,9 @@ for (const concurrency of CONCURRENCY) {
       fmt(s.cpu),
       fmt(s.busy),
       fmt(s.errors),
-      ratio(s.rps, base.rps),
-      ratio(s.p50, base.p50),
-      ratio(s.rps, summary[1].rps)
+      fmtPaired(s.vsUndici),
+      `${s.p50VsUndici.median.toFixed(2)}x`,
+      `${s.vsFibers.median.toFixed(2)}x`
     ])
   )
   for (const s of summary) if (s.firstError !== undefined) note(`  first error (${s.name}): ${s.firstError}`)

@@ -180,13 +180,25 @@ export const make: Effect.Effect<
   const idle: Array<Pool.Pooled> = []
   const open = new Set<Pool.Pooled>()
 
+  // tagged once per reason: a tagged metric is a new key, hashed, each time it is made
+  const retiredCounters = new Map<string, Metric.Metric.Counter<number>>()
+  const retiredCounter = (reason: string) => {
+    let counter = retiredCounters.get(reason)
+    if (counter === undefined) {
+      counter = Metric.tagged(metrics.retired, "reason", reason)
+      retiredCounters.set(reason, counter)
+    }
+    return counter
+  }
+
+  /** Closes a connection now and takes it out of the pool (closing does not wait for undici). */
   const retire = (p: Pool.Pooled, reason: string) =>
     Effect.suspend(() => {
       if (!open.delete(p)) return Effect.void
       const i = idle.indexOf(p)
       if (i >= 0) idle.splice(i, 1)
       return Pool.close(p).pipe(
-        Effect.zipRight(Metric.increment(Metric.tagged(metrics.retired, "reason", reason))),
+        Effect.zipRight(Metric.increment(retiredCounter(reason))),
         Effect.zipRight(
           logDebug("connection retired", { connection: p.id, address: p.address, reason, requests: p.requests })
         )
@@ -217,7 +229,7 @@ export const make: Effect.Effect<
   })
   yield* Effect.forkIn(Effect.repeat(housekeeping, Schedule.spaced(tick)), layerScope)
   yield* Effect.addFinalizer(() =>
-    Effect.forEach([...open], (p) => Pool.close(p), { discard: true }).pipe(
+    Effect.forEach([...open], (p) => Pool.closeAndWait(p), { discard: true }).pipe(
       Effect.tap(() => Effect.sync(() => open.clear()))
     )
   )
@@ -449,7 +461,8 @@ export const make: Effect.Effect<
       const retired = sent.retire === undefined
         ? Effect.void
         // closed in the background: the caller has its answer and need not wait for the close
-        : Effect.asVoid(Effect.forkIn(retire(p, sent.retire), layerScope))
+        // closing does not wait for the socket: the caller has its answer at once
+        : retire(p, sent.retire)
       const annotated = ctx.traced
         ? Effect.zipRight(
           retired,

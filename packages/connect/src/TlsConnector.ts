@@ -14,7 +14,6 @@ import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import * as Net from "node:net"
@@ -849,10 +848,12 @@ const handshake = (
       ),
       // Whatever ended the attempt, a socket that did not verify is gone before anyone could write.
       Effect.onExit((exit) =>
-        Effect.zipRight(
-          Fiber.interruptFork(timer),
-          Exit.isSuccess(exit) ? Effect.void : Effect.sync(() => socket.destroy())
-        )
+        Effect.fiberIdWith((self) => {
+          // the timer is told to stop, not waited for (nor a fiber forked to wait for it)
+          timer.unsafeInterruptAsFork(self)
+          if (!Exit.isSuccess(exit)) socket.destroy()
+          return Effect.void
+        })
       )
     )
     const end = yield* Clock.currentTimeMillis

@@ -7,6 +7,7 @@
  * @internal
  */
 import * as Effect from "effect/Effect"
+import { constVoid } from "effect/Function"
 import * as Exit from "effect/Exit"
 import * as Scope from "effect/Scope"
 import type * as Net from "node:net"
@@ -153,14 +154,53 @@ export class RetiredConnection extends Error {
   }
 }
 
-/** Close a pooled connection: the undici client, then the TLS connection's scope. @internal */
+/**
+ * The reason a retired connection's undici client is destroyed with: one error made once. Without
+ * one, undici makes a new error, with its stack trace, for every connection it closes (two, in
+ * fact: one for the client and one for the socket).
+ *
+ * @internal
+ */
+export const retiredError: Error = new RetiredConnection()
+
+/**
+ * Starts closing a pooled connection, at once and in plain code: undici's client is destroyed with
+ * `retiredError` (it closes our socket with it), and the socket is destroyed in any case; nothing
+ * waits for the close to finish; `onClosed` hears when undici has.
+ *
+ * @internal
+ */
+export const closeNow = (p: Pooled, onClosed: () => void = constVoid): void => {
+  p.closed = true
+  if (p.dispatcher.destroyed) {
+    p.connection.socket.destroy()
+    onClosed()
+    return
+  }
+  p.dispatcher.destroy(retiredError, onClosed)
+  p.connection.socket.destroy()
+}
+
+/**
+ * Close a pooled connection: the undici client and our socket (`closeNow`), then the TLS
+ * connection's scope. Does not wait for undici to report the client closed: the socket is gone.
+ *
+ * @internal
+ */
 export const close = (p: Pooled): Effect.Effect<void> =>
   Effect.suspend(() => {
-    p.closed = true
-    // Our socket first: undici then finds it closed and has no error of its own to throw into it
-    // (an error there costs a formatted stack trace per connection).
-    p.connection.socket.destroy()
-    return Effect.promise(() => p.dispatcher.destroy().catch(() => undefined)).pipe(
-      Effect.zipRight(Scope.close(p.scope, Exit.void))
-    )
+    closeNow(p)
+    return Scope.close(p.scope, Exit.void)
   })
+
+/**
+ * `close`, and waits until undici has reported the client closed (at shutdown, so that nothing is
+ * left behind).
+ *
+ * @internal
+ */
+export const closeAndWait = (p: Pooled): Effect.Effect<void> =>
+  Effect.zipRight(
+    Effect.async<void>((resume) => closeNow(p, () => resume(Effect.void))),
+    Scope.close(p.scope, Exit.void)
+  )
