@@ -7,8 +7,8 @@
  * @internal
  */
 import * as Effect from "effect/Effect"
-import { constVoid } from "effect/Function"
 import * as Exit from "effect/Exit"
+import { constVoid } from "effect/Function"
 import * as Scope from "effect/Scope"
 import type * as Net from "node:net"
 import * as Undici from "undici"
