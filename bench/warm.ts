@@ -2,8 +2,8 @@
  * Warm requests over kept-alive connections: the ConnectionService against undici's `Pool` used
  * directly, on the same TLS server (a worker thread), same request, same body, at concurrency 1,
  * 16 and 256. Both may open up to 64 connections (the service's `maxSockets` default). The service
- * runs twice: with its defaults (keepAliveMaxRequests 500: each connection is closed and a new TLS
- * connection made after 500 requests), and with undici's reuse policy (never closed for a count:
+ * runs twice: with its defaults (keepAliveMaxRequests 1000: each connection is closed and a new TLS
+ * connection made after 800 to 1000 requests), and with undici's reuse policy (never closed for a count:
  * keepAliveMaxRequests 1e6), so that per-request cost and connection policy can be told apart.
  *
  * A third row calls the same kind of undici `Pool` from Effect fibers (`Effect.promise`, the same

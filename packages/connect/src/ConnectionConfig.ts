@@ -467,9 +467,10 @@ export const settings = [
   {
     key: "keepAliveMaxRequests",
     env: "STPP_KEEPALIVE_MAX_REQUESTS",
-    default: "500",
+    default: "1000",
     allowed: "a whole number from 1 to 1000000",
-    description: "A kept-alive connection is retired after this many requests (nginx: 1000)",
+    description:
+      "A kept-alive connection is retired after at most this many requests (each connection its own cap, from 4/5 of it): never more than nginx's own default, 1000",
     parse: intSetting(1, 1_000_000)
   } satisfies Setting<"keepAliveMaxRequests">,
   {

@@ -22,6 +22,7 @@ import * as Metric from "effect/Metric"
 import * as MetricBoundaries from "effect/MetricBoundaries"
 import type * as MetricLabel from "effect/MetricLabel"
 import * as Option from "effect/Option"
+import * as Random from "effect/Random"
 import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
@@ -175,6 +176,7 @@ export const make: Effect.Effect<
     keepAliveIdleMillis: Duration.toMillis(settings.keepAliveIdle),
     keepAliveMaxRequests: settings.keepAliveMaxRequests
   }
+  const maxRequestsRange = Pool.maxRequestsRange(settings.keepAliveMaxRequests)
   const latestStartMillis = Duration.toMillis(RetryPolicy.latestStart(policy.settings))
   const permits = Permits.make(settings.maxSockets)
   const idle: Array<Pool.Pooled> = []
@@ -260,7 +262,9 @@ export const make: Effect.Effect<
         Effect.onError((cause) => Scope.close(scope, Exit.failCause(cause)))
       )
       const now = yield* Clock.currentTimeMillis
-      const pooled = Pool.wrap(connection, scope, origin, answer.expiresAt, now, settings.maxResponseBytes)
+      // Random (so tests can fix it): connections opened together are retired at different counts
+      const maxRequests = yield* Random.nextIntBetween(maxRequestsRange[0], maxRequestsRange[1] + 1)
+      const pooled = Pool.wrap(connection, scope, origin, answer.expiresAt, now, settings.maxResponseBytes, maxRequests)
       open.add(pooled)
       return pooled
     }).pipe(

@@ -11,6 +11,7 @@ import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
+import * as Random from "effect/Random"
 import * as Tracer from "effect/Tracer"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
@@ -273,6 +274,33 @@ describe("ConnectionService (real sockets)", () => {
       expect(next.reused).toBe(false)
       expect(gateway.requests).toBe(2)
     }).pipe(Effect.scoped, Effect.provide(quiet)))
+
+  it.live(
+    "D2: a kept-alive connection carries at most STPP_KEEPALIVE_MAX_REQUESTS requests, each its own cap from 4/5 of it",
+    () =>
+      Effect.gen(function*() {
+        const w = yield* world(["127.0.1.21"])
+        const results = yield* Effect.forEach(Array.from({ length: 60 }, (_, i) => i), () => post()).pipe(
+          // the caps are drawn from Random: a fixed seed makes the run repeatable
+          Effect.withRandom(Random.make("stpp-max-requests")),
+          Effect.provide(service(w, { keepAliveMaxRequests: 10 }))
+        )
+        // sequential requests: each one that was not reused opened the next connection
+        const runs: Array<number> = []
+        for (const r of results) {
+          if (!r.reused) runs.push(0)
+          runs[runs.length - 1]++
+        }
+        const complete = runs.slice(0, -1)
+        expect(complete.length).toBeGreaterThanOrEqual(5)
+        expect(complete.every((n) => n >= 8 && n <= 10)).toBe(true)
+        expect(runs[runs.length - 1]).toBeLessThanOrEqual(10)
+        // connections opened one after another were retired at different counts
+        expect(new Set(complete).size).toBeGreaterThan(1)
+        expect(w.gw.byAddress.get("127.0.1.21")!.connections).toBe(runs.length)
+        expect(w.gw.totalRequests()).toBe(60)
+      }).pipe(Effect.scoped, Effect.provide(quiet))
+  )
 
   it.live("C1: concurrent requests share a bounded pool", () =>
     Effect.gen(function*() {

@@ -26,6 +26,11 @@ export interface Pooled {
   readonly scope: Scope.CloseableScope
   lastUsedAt: number
   requests: number
+  /**
+   * This connection's own cap on requests: `keepAliveMaxRequests` less up to a fifth, drawn when
+   * it opened, so that connections opened together are not all retired (and reopened) together.
+   */
+  readonly maxRequests: number
   /** The socket ended or closed, or the server said `Connection: close`. */
   closed: boolean
   /** `Keep-Alive: timeout` from the server, in ms. */
@@ -39,6 +44,17 @@ export interface Limits {
   readonly keepAliveIdleMillis: number
   readonly keepAliveMaxRequests: number
 }
+
+/**
+ * The range a connection's own request cap is drawn from: from four fifths of
+ * `keepAliveMaxRequests` (at least 1) to all of it.
+ *
+ * @internal
+ */
+export const maxRequestsRange = (keepAliveMaxRequests: number): readonly [number, number] => [
+  Math.max(1, Math.ceil(keepAliveMaxRequests * 0.8)),
+  keepAliveMaxRequests
+]
 
 /**
  * Retire an idle connection this long before the server's own keep-alive time-out (1 s, or a
@@ -61,7 +77,7 @@ export const staleReason = (p: Pooled, now: number, limits: Limits): string | un
   )
   if (now - p.lastUsedAt >= idleLimit) return "idle"
   const maxRequests = Math.min(
-    limits.keepAliveMaxRequests,
+    p.maxRequests,
     p.serverMaxRequests === undefined ? Number.POSITIVE_INFINITY : p.serverMaxRequests
   )
   if (p.requests >= maxRequests) return "max-requests"
@@ -102,7 +118,8 @@ export const wrap = (
   origin: string,
   dnsExpiresAt: number,
   now: number,
-  maxResponseBytes: number
+  maxResponseBytes: number,
+  maxRequests: number
 ): Pooled => {
   let handedOver = false
   const dispatcher = new Undici.Client(origin, {
@@ -134,6 +151,7 @@ export const wrap = (
     scope,
     lastUsedAt: now,
     requests: 0,
+    maxRequests,
     closed: false,
     serverIdleMillis: undefined,
     serverMaxRequests: undefined
