@@ -21,7 +21,8 @@
  * tens of per cent between rounds, and a ratio of two medians taken over different rounds swung
  * with them.
  *
- *   node bench/build/warm.js [--requests=3000] [--runs=9] [--concurrency=N (one level only)]
+ *   node bench/build/warm.js [--requests=N (default 3,000 / 10,000 / 20,000 by level)] [--runs=7]
+ *     [--concurrency=N (one level only)]
  */
 import * as Effect from "effect/Effect"
 import * as Undici from "undici"
@@ -52,8 +53,13 @@ import {
   tlsServers
 } from "./Harness.js"
 
-const REQUESTS = arg("requests", 3000)
-const RUNS = arg("runs", 9)
+// Each run lasts about a second at every level, so that a GC pause or a scheduling hiccup is a
+// small part of it: at concurrency 256, 2,000 requests were 8 per worker and 0.15 s, and the ratios
+// of such runs ranged from 0.4x to 1.6x within one process.
+const SIZES: Record<number, number> = { 1: 3000, 16: 10_000, 256: 20_000 }
+const REQUESTS_ARG = arg("requests", 0)
+const requestsAt = (concurrency: number) => REQUESTS_ARG > 0 ? REQUESTS_ARG : SIZES[concurrency] ?? 10_000
+const RUNS = arg("runs", 7)
 const ONLY = arg("concurrency", 0)
 const CONCURRENCY = ONLY > 0 ? [ONLY] : [1, 16, 256]
 const ADDRESS = "127.0.2.1"
@@ -64,7 +70,8 @@ const dns = await dnsServers([{ address: "127.0.2.53" }], [{ name: HOST, type: "
 const nameserver = dns.servers[0].nameserver
 
 note(
-  `Warm requests: ${fmt(REQUESTS)} POSTs per run, ${RUNS} runs per client, interleaved, after one warm-up run; ` +
+  `Warm requests: ${CONCURRENCY.map((c) => `${fmt(requestsAt(c))} POSTs per run at concurrency ${c}`).join(", ")}; ` +
+    `${RUNS} runs per client, in rounds, after one warm-up run; ` +
     `TLS server on ${ADDRESS} in a worker thread; medians of the per-run figures; ratios round by round against ` +
     `the baseline's run of the same round: median (min-max)`
 )
@@ -98,8 +105,9 @@ for (const concurrency of CONCURRENCY) {
       (n) => loadEffect(sameReuse.runtime, n, concurrency, servicePost(sameReuse.service))
     ]
   ]
-  for (const [, run] of clients) await run(Math.min(REQUESTS, 500))
-  const results = await interleaved(clients, RUNS, REQUESTS)
+  const requests = requestsAt(concurrency)
+  for (const [, run] of clients) await run(Math.min(requests, 2000))
+  const results = await interleaved(clients, RUNS, requests)
   const baseRuns = results.get(clients[0][0])!
   const fiberRuns = results.get(clients[1][0])!
   const summary = clients.map(([name]) => {
