@@ -32,6 +32,7 @@ import { NotSent, OutcomeUnknown, Refused, type RequestError } from "./Connectio
 import * as Http from "./internal/http.js"
 import * as Permits from "./internal/permits.js"
 import * as Pool from "./internal/pool.js"
+import { Slots } from "./internal/slots.js"
 import * as Redact from "./Redact.js"
 import * as RedactingLogger from "./RedactingLogger.js"
 import * as Resolver from "./Resolver.js"
@@ -180,7 +181,8 @@ export const make: Effect.Effect<
   const latestStartMillis = Duration.toMillis(RetryPolicy.latestStart(policy.settings))
   const permits = Permits.make(settings.maxSockets)
   const idle: Array<Pool.Pooled> = []
-  const open = new Set<Pool.Pooled>()
+  // connections come and go hundreds of times a second under load: `Slots`, not a `Set` (see there)
+  const open = new Slots<Pool.Pooled>()
 
   // tagged once per reason: a tagged metric is a new key, hashed, each time it is made
   const retiredCounters = new Map<string, Metric.Metric.Counter<number>>()
@@ -214,16 +216,11 @@ export const make: Effect.Effect<
   // - idle connections whose DNS answer expired (D2), or that idled too long, are closed even when
   //   no request comes to notice.
   const ioTimeoutMillis = Duration.toMillis(settings.ioTimeout)
-  const inFlight: Http.Deadlines = new Set()
+  const inFlight = new Http.Deadlines()
   const tick = Duration.millis(Math.max(5, Math.min(100, Math.floor(ioTimeoutMillis / 10))))
   const housekeeping = Effect.gen(function*() {
     const now = yield* Clock.currentTimeMillis
-    for (const entry of inFlight) {
-      if (now >= entry.deadline) {
-        inFlight.delete(entry)
-        entry.expire()
-      }
-    }
+    inFlight.expireUntil(now)
     for (const p of [...idle]) {
       const reason = Pool.staleReason(p, now, limits)
       if (reason !== undefined) yield* retire(p, reason)
@@ -231,7 +228,7 @@ export const make: Effect.Effect<
   })
   yield* Effect.forkIn(Effect.repeat(housekeeping, Schedule.spaced(tick)), layerScope)
   yield* Effect.addFinalizer(() =>
-    Effect.forEach([...open], (p) => Pool.closeAndWait(p), { discard: true }).pipe(
+    Effect.forEach(open.toArray(), (p) => Pool.closeAndWait(p), { discard: true }).pipe(
       Effect.tap(() => Effect.sync(() => open.clear()))
     )
   )
@@ -464,7 +461,6 @@ export const make: Effect.Effect<
       }
       const retired = sent.retire === undefined
         ? Effect.void
-        // closed in the background: the caller has its answer and need not wait for the close
         // closing does not wait for the socket: the caller has its answer at once
         : retire(p, sent.retire)
       const annotated = ctx.traced

@@ -7,6 +7,7 @@
 import * as Effect from "effect/Effect"
 import type * as Undici from "undici"
 import type { Phase } from "../ConnectionError.js"
+import { Slots, type Slotted } from "./slots.js"
 
 /** @internal */
 export interface KeepAliveHint {
@@ -176,8 +177,23 @@ export class Interrupted extends Error {
 const concat = (chunks: Array<Buffer>, size: number): Uint8Array =>
   chunks.length === 1 ? chunks[0] : chunks.length === 0 ? new Uint8Array(0) : Buffer.concat(chunks, size)
 
-/** Exchanges in flight with their IO deadlines, swept by the service on Clock. @internal */
-export type Deadlines = Set<Exchange>
+/**
+ * Exchanges in flight with their IO deadlines, swept by the service on Clock (`Slots`, not a `Set`:
+ * see there why).
+ *
+ * @internal
+ */
+export class Deadlines extends Slots<Exchange> {
+  /** Takes out the exchanges whose deadline is `now` or earlier, and expires them. */
+  expireUntil(now: number): void {
+    for (const exchange of this.toArray()) {
+      if (now >= exchange.deadline) {
+        this.delete(exchange)
+        exchange.expire()
+      }
+    }
+  }
+}
 
 /** Who hears how an exchange ended. @internal */
 export interface Listener {
@@ -198,7 +214,9 @@ export interface Listener {
  *
  * @internal
  */
-export class Exchange implements Undici.Dispatcher.DispatchHandler {
+export class Exchange implements Undici.Dispatcher.DispatchHandler, Slotted {
+  /** Where it sits in `Deadlines` while in flight (-1 when not there). */
+  slot = -1
   private finished = false
   private headersReceived = false
   private timedOut = false

@@ -14,9 +14,10 @@ import type * as Net from "node:net"
 import * as Undici from "undici"
 import type { TlsConnection } from "../TlsConnector.js"
 import type { KeepAliveHint } from "./http.js"
+import type { Slotted } from "./slots.js"
 
 /** @internal */
-export interface Pooled {
+export interface Pooled extends Slotted {
   readonly id: number
   readonly connection: TlsConnection
   readonly address: string
@@ -149,6 +150,7 @@ export const wrap = (
     dnsExpiresAt,
     dispatcher,
     scope,
+    slot: -1,
     lastUsedAt: now,
     requests: 0,
     maxRequests,
