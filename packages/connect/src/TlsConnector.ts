@@ -10,12 +10,11 @@
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"
-import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
-import type * as Scope from "effect/Scope"
+import * as Scope from "effect/Scope"
 import * as Net from "node:net"
 import type { Duplex } from "node:stream"
 import * as NodeTls from "node:tls"
@@ -746,10 +745,34 @@ const warningsOf = (
   return out
 }
 
+/**
+ * How a handshake ended, told once, by the socket's events or the time-out; `await` waits for it.
+ * Plain code rather than a `Deferred`: making one cost more than anything else in a handshake's
+ * Effect work.
+ */
+class HandshakeEnd {
+  private result: Exit.Exit<void, unknown> | undefined = undefined
+  private waiter: ((exit: Exit.Exit<void, unknown>) => void) | undefined = undefined
+
+  done(exit: Exit.Exit<void, unknown>): void {
+    if (this.result !== undefined) return
+    this.result = exit
+    const waiter = this.waiter
+    this.waiter = undefined
+    if (waiter !== undefined) waiter(exit)
+  }
+
+  /** Interrupting the wait leaves the end to be told to nobody. */
+  readonly await: Effect.Effect<void, unknown> = Effect.async<void, unknown>((resume) => {
+    if (this.result !== undefined) resume(this.result)
+    else this.waiter = resume
+  })
+}
+
 interface Opened {
   readonly socket: NodeTls.TLSSocket
   readonly observed: Observed
-  readonly done: Deferred.Deferred<void, unknown>
+  readonly done: HandshakeEnd
 }
 
 const noop = () => {}
@@ -757,7 +780,7 @@ const noop = () => {}
 /** Ends the wait for a handshake when the connect time-out passes. */
 const TIMED_OUT: unique symbol = Symbol("stpp/connect/TlsConnector/timedOut")
 
-const open = (target: Target, store: Trust.LoadedStore, done: Deferred.Deferred<void, unknown>): Opened => {
+const open = (target: Target, store: Trust.LoadedStore, done: HandshakeEnd): Opened => {
   const observed: Observed = { tcpConnected: false, peer: undefined, facts: undefined }
   const socket = NodeTls.connect({
     host: target.address,
@@ -794,13 +817,12 @@ const open = (target: Target, store: Trust.LoadedStore, done: Deferred.Deferred<
       // described without the chain
     }
   })
-  socket.once("secureConnect", () => Deferred.unsafeDone(done, Exit.void))
-  socket.once("error", (error) => Deferred.unsafeDone(done, Exit.fail(error)))
-  socket.once("close", () =>
-    Deferred.unsafeDone(
-      done,
-      Exit.fail(Object.assign(new Error("closed before the handshake finished"), { code: "ECONNRESET" }))
-    ))
+  socket.once("secureConnect", () => done.done(Exit.void))
+  socket.once("error", (error) => done.done(Exit.fail(error)))
+  socket.once(
+    "close",
+    () => done.done(Exit.fail(Object.assign(new Error("closed before the handshake finished"), { code: "ECONNRESET" })))
+  )
   return { socket, observed, done }
 }
 
@@ -821,22 +843,29 @@ const handshake = (
       return yield* Effect.fail(new ServernameRequired(where))
     }
     const start = yield* Clock.currentTimeMillis
-    const done = yield* Deferred.make<void, unknown>()
-    const opened = yield* Effect.acquireRelease(
+    const done = new HandshakeEnd()
+    // The socket is closed with the caller's scope. `Scope.addFinalizer` rather than
+    // `Effect.acquireRelease`: closing a socket needs none of the acquiring fiber's context, which
+    // `acquireRelease` restores for its release with two diffs and patches of all its FiberRefs,
+    // costing more than the rest of a handshake's Effect work together.
+    const opened = yield* Effect.uninterruptible(Effect.tap(
       Effect.try({
         try: () => open(target, store, done),
         // e.g. a port out of range: node throws before any socket exists
         catch: (error): TlsConnectError =>
           new ConnectFailed({ ...where, phase: "tcp", code: codeOf(error), reason: "other" })
       }),
-      ({ socket }) => Effect.sync(() => socket.destroy())
-    )
+      ({ socket }) =>
+        Effect.flatMap(Effect.scope, (scope) => Scope.addFinalizer(scope, Effect.sync(() => socket.destroy())))
+    ))
     const { observed, socket } = opened
     const timeoutMillis = Duration.toMillis(timeout)
     // The connect time-out on Clock (so TestClock drives it): a sleeping child that ends the wait,
     // rather than Effect.timeoutFail's race of two fibers, which cost more than the rest of this.
-    const timer = yield* Effect.fork(Effect.zipRight(Effect.sleep(timeout), Deferred.fail(done, TIMED_OUT)))
-    yield* Deferred.await(done).pipe(
+    const timer = yield* Effect.fork(
+      Effect.zipRight(Effect.sleep(timeout), Effect.sync(() => done.done(Exit.fail(TIMED_OUT))))
+    )
+    yield* done.await.pipe(
       Effect.catchAll((error) =>
         error === TIMED_OUT
           ? Effect.fail<TlsConnectError>(
