@@ -227,8 +227,14 @@ export const make: Effect.Effect<
     }
   })
   yield* Effect.forkIn(Effect.repeat(housekeeping, Schedule.spaced(tick)), layerScope)
+  // Once the layer is closed, a connection that a request still in flight opens or hands back is
+  // closed at once rather than kept.
+  let shutDown = false
   yield* Effect.addFinalizer(() =>
-    Effect.forEach(open.toArray(), (p) => Pool.closeAndWait(p), { discard: true }).pipe(
+    Effect.suspend(() => {
+      shutDown = true
+      return Effect.forEach(open.toArray(), (p) => Pool.closeAndWait(p), { discard: true })
+    }).pipe(
       Effect.tap(() => Effect.sync(() => open.clear()))
     )
   )
@@ -253,7 +259,10 @@ export const make: Effect.Effect<
       const answer = yield* resolver.resolve(host)
       const address = answer.addresses[0]
       state.address = address
-      const scope = yield* Scope.fork(layerScope, ExecutionStrategy.sequential)
+      // The connection's own scope, not a child of the layer's: the layer's finalizer closes every
+      // open connection itself, and a child scope is one more entry added to and deleted from the
+      // layer scope's map for each connection.
+      const scope = yield* Scope.make(ExecutionStrategy.sequential)
       const connection = yield* connector.connect({ address, port, servername: host }).pipe(
         Scope.extend(scope),
         Effect.onError((cause) => Scope.close(scope, Exit.failCause(cause)))
@@ -262,7 +271,8 @@ export const make: Effect.Effect<
       // Random (so tests can fix it): connections opened together are retired at different counts
       const maxRequests = yield* Random.nextIntBetween(maxRequestsRange[0], maxRequestsRange[1] + 1)
       const pooled = Pool.wrap(connection, scope, origin, answer.expiresAt, now, settings.maxResponseBytes, maxRequests)
-      open.add(pooled)
+      if (shutDown) Pool.closeNow(pooled)
+      else open.add(pooled)
       return pooled
     }).pipe(
       Effect.tapError((e) =>
@@ -295,10 +305,7 @@ export const make: Effect.Effect<
   ) =>
     Effect.gen(function*() {
       const t0 = yield* Clock.currentTimeMillis
-      const result = yield* RetryPolicy.retry(connectOnce(state, traced), isConnectRetryable).pipe(
-        Effect.provideService(RetryPolicy.RetryPolicy, policy),
-        Effect.either
-      )
+      const result = yield* Effect.either(RetryPolicy.retryWith(policy, connectOnce(state, traced), isConnectRetryable))
       const t1 = yield* Clock.currentTimeMillis
       if (Either.isRight(result)) {
         yield* Metric.update(metrics.connectLatency, t1 - t0)
@@ -379,7 +386,13 @@ export const make: Effect.Effect<
     p.requests++
     p.lastUsedAt = now
     Pool.applyHint(p, Http.keepAliveHint(headers))
-    const stale = p.closed ? "server-close" : Pool.staleReason(p, now, limits) === undefined ? undefined : "limit"
+    const stale = p.closed
+      ? "server-close"
+      : shutDown
+      ? "shut-down"
+      : Pool.staleReason(p, now, limits) === undefined
+      ? undefined
+      : "limit"
     if (stale === undefined) idle.push(p)
     return stale
   }
@@ -515,6 +528,8 @@ export const make: Effect.Effect<
   const rounds = (ctx: RequestContext, n: number): Effect.Effect<GatewayResponse, RequestError> =>
     n > settings.maxSockets + 1
       ? closedBeforeWrite(ctx, "every connection closed before the request could be written", ctx.state.address)
+      : shutDown
+      ? closedBeforeWrite(ctx, "the connection service was shut down (its layer closed)", ctx.state.address)
       : Effect.flatMap(takeIdle(ctx.clock.unsafeCurrentTimeMillis()), (idleConnection) =>
         Effect.flatMap(
           idleConnection === undefined

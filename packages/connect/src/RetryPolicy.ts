@@ -242,8 +242,21 @@ export const retry = <A, E, R>(
   attempt: Effect.Effect<A, E, R>,
   isRetryable: (error: E) => boolean
 ): Effect.Effect<A, E, R | RetryPolicy> =>
+  Effect.flatMap(RetryPolicy, (policy) => retryWith(policy, attempt, isRetryable))
+
+/**
+ * `retry` under a policy the caller holds (a service that captured it when it was built), without
+ * providing it as a service for each call.
+ *
+ * @since 0.2.0
+ * @category combinators
+ */
+export const retryWith = <A, E, R>(
+  policy: RetryPolicy["Type"],
+  attempt: Effect.Effect<A, E, R>,
+  isRetryable: (error: E) => boolean
+): Effect.Effect<A, E, R> =>
   Effect.gen(function*() {
-    const policy = yield* RetryPolicy
     const now = Effect.clockWith((clock) => clock.currentTimeMillis)
     const start = yield* now
     const latest = Duration.toMillis(latestStart(policy.settings))

@@ -5,13 +5,16 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { DnsServer, TestCa } from "@stpp/simulator"
+import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
 import * as Random from "effect/Random"
+import * as Scope from "effect/Scope"
 import * as Tracer from "effect/Tracer"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
@@ -301,6 +304,28 @@ describe("ConnectionService (real sockets)", () => {
         expect(w.gw.totalRequests()).toBe(60)
       }).pipe(Effect.scoped, Effect.provide(quiet))
   )
+
+  it.live("C1: once its layer is closed, the service closes its connections and a request is NotSent at once", () =>
+    Effect.gen(function*() {
+      const w = yield* world(["127.0.1.22"])
+      const layerScope = yield* Scope.make()
+      const context = yield* Layer.buildWithScope(service(w), layerScope)
+      const cs = Context.get(context, ConnectionService.ConnectionService)
+      const body = JSON.stringify({ request: [{ requesttypedescriptions: ["AUTH"], baseamount: "100" }] })
+      const first = yield* cs.request({ body, reference: "A00000022" })
+      expect(first.status).toBe(200)
+      yield* Scope.close(layerScope, Exit.void)
+      const started = Date.now()
+      const e = yield* failure(cs.request({ body, reference: "A00000023" }))
+      expect(e._tag).toBe("NotSent")
+      if (e._tag !== "NotSent") return
+      expect(e.lastMessage).toContain("shut down")
+      expect(e.reference).toBe("A00000023")
+      expect(Date.now() - started).toBeLessThan(500)
+      // one connection was made, it was closed with the layer, and nothing more reached the server
+      expect(w.gw.byAddress.get("127.0.1.22")!.connections).toBe(1)
+      expect(w.gw.totalRequests()).toBe(1)
+    }).pipe(Effect.scoped, Effect.provide(quiet)))
 
   it.live("C1: concurrent requests share a bounded pool", () =>
     Effect.gen(function*() {
