@@ -172,7 +172,7 @@ export const make: Effect.Effect<
   }
   const endpoint = ConnectionConfig.endpoint(settings)
   const { host, port } = endpoint
-  const origin = `https://${host.includes(":") ? `[${host}]` : host}${port === 443 ? "" : `:${port}`}`
+  const origin = new URL(`https://${host.includes(":") ? `[${host}]` : host}${port === 443 ? "" : `:${port}`}`)
   const limits: Pool.Limits = {
     keepAliveIdleMillis: Duration.toMillis(settings.keepAliveIdle),
     keepAliveMaxRequests: settings.keepAliveMaxRequests

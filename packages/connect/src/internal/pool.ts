@@ -116,7 +116,8 @@ let nextId = 0
 export const wrap = (
   connection: TlsConnection,
   scope: Scope.CloseableScope,
-  origin: string,
+  /** Parsed once by the caller: undici parses a string origin anew for every client. */
+  origin: URL,
   dnsExpiresAt: number,
   now: number,
   maxResponseBytes: number,
