@@ -13,6 +13,8 @@
 #   127.0.10.1-3:53   named, authoritative for securetrading.test (NS ns1-ns3), query log on
 #   127.0.10.4:53     swallows every query (nft drop, with a counter)
 #   127.0.20.N:8443   nginx, one TLS case per address (see CASES below), own access log per case
+#   127.0.20.11:8443  stall: nginx with the good chain, but nft drops every segment that carries
+#                     data to it: TCP connects, the ClientHello never arrives, TLS never completes
 #   127.0.30.1:8443   black hole: nft drops the SYNs, so a connect times out (never "refused")
 #   127.0.0.2-4:9400  the simulator's gateway (node), nginx's upstream for POST /json/
 set -Eeuo pipefail
@@ -38,7 +40,9 @@ CASES=(
   "nointermediate:127.0.20.8:nointermediate:TLSv1.2 TLSv1.3"
   "tls10:127.0.20.9:good:TLSv1"
   "reset:127.0.20.10:good:TLSv1.2 TLSv1.3"
+  "stall:127.0.20.11:good:TLSv1.2 TLSv1.3"
 )
+STALL_ADDR=127.0.20.11
 
 log() { echo "world: $*" >&2; }
 die() { log "$*"; exit 1; }
@@ -233,6 +237,9 @@ EOF
       local action="proxy_pass https://simulator; proxy_ssl_server_name on; proxy_ssl_name webservices.securetrading.test; proxy_ssl_verify off; proxy_http_version 1.1; proxy_set_header Connection \"\"; proxy_set_header Host webservices.securetrading.test;"
       # 444: nginx closes the connection without a response, after reading the request (R3)
       [ "$name" = reset ] && action="return 444;"
+      # stall: nginx never sees a byte (nft drops them); it gives up on the connection after 10 s
+      local timeouts=""
+      [ "$name" = stall ] && timeouts="client_header_timeout 10s;"
       cat <<EOF
   server {
     listen $addr:$TLS_PORT ssl;
@@ -242,6 +249,7 @@ EOF
     ssl_protocols $protocols;
     ssl_ciphers $ciphers;
     access_log $X/logs/$name.access.log e2e;
+    $timeouts
     location = /json/ { $action }
     location / { return 404 '{"error":"not found"}'; }
   }
@@ -268,12 +276,17 @@ start_nft() {
 table inet $NFT_TABLE {
   counter swallowed { }
   counter blackholed { }
+  counter stalled { }
   # Dropped on input, not output: a local packet dropped on output fails the sender's sendmsg at
   # once (EPERM), which is a network error, not a server that swallows queries.
   chain input {
     type filter hook input priority 0; policy accept;
     ip daddr $SWALLOW_ADDR meta l4proto { udp, tcp } th dport 53 counter name swallowed drop
     ip daddr $BLACKHOLE_ADDR tcp dport $TLS_PORT tcp flags & (syn | ack) == syn counter name blackholed drop
+    # A stalled handshake: the SYN and the bare ACKs pass (nginx's kernel accepts the connection),
+    # every segment that carries data (the ClientHello and its retransmissions) is dropped. A bare
+    # segment is at most 80 bytes (20 IP + 60 TCP with every option); a ClientHello is hundreds.
+    ip daddr $STALL_ADDR tcp dport $TLS_PORT tcp flags & (syn | rst) == 0 ip length > 80 counter name stalled drop
   }
 }
 EOF

@@ -40,6 +40,9 @@ const run = async (
 ): Promise<Run> =>
   record(await stpp(w, ["--body", authBody(w, `e2e-${order++}`), ...baseArgs(w, host, extra)], options))
 
+/** Requests (POST /json/) that reached nginx, every case together. */
+const allPosts = (): number => Object.keys(w.cases).reduce((n, name) => n + nginxPosts(w, name), 0)
+
 describe.skipIf(world === undefined)(
   `stpp against BIND9 and nginx (${stppCommand().isCli ? "the CLI" : "the stand-in driver"})`,
   () => {
@@ -195,6 +198,33 @@ describe.skipIf(world === undefined)(
         expect(r.code).toBe(3)
         expect(r.lines[0].attempts).toBe(3)
         expect(r.lines[0].elapsedMs).toBeLessThan(3 * 300 + 1500)
+      })
+
+      it("S4/R3: a stalled handshake (TCP accepted, the ClientHello never answered) is retried, not refused: exit 3, HandshakeTimeout, nothing sent", async () => {
+        const stalled = nftCounter(w, "stalled")
+        const posts = allPosts()
+        const r = await run("stall", ["--connect-timeout", "500ms", "--retry-timeout", "3s", "--max-retries", "2"])
+        expect(r.code, r.stdout + r.stderr).toBe(3)
+        expect(r.lines).toHaveLength(1)
+        expect(r.lines[0]).toMatchObject({
+          outcome: "not_sent",
+          address: w.cases.stall,
+          attempts: 3, // retried like a connect failure: 1 + --max-retries
+          error: "HandshakeTimeout",
+          response: null
+        })
+        // every attempt connected (TCP) and then timed out in the handshake: none was a refusal
+        const failed = r.stderr.split("\n").filter((l) => l.includes("connect attempt failed"))
+        expect(failed).toHaveLength(3)
+        for (const l of failed) expect(l).toContain("HandshakeTimeout")
+        expect(r.stderr).toMatch(/TLS handshake with stall\.\S+ \(127\.0\.20\.11:\d+\) did not finish within 500 ms/)
+        expect(r.lines[0].elapsedMs).toBeGreaterThanOrEqual(3 * 500)
+        expect(r.lines[0].elapsedMs).toBeLessThanOrEqual(3000 + 300)
+        // each attempt's ClientHello went out on an established connection and was dropped by nft
+        expect(nftCounter(w, "stalled") - stalled).toBeGreaterThanOrEqual(3)
+        // nginx never saw a request: not on the stalled address, not anywhere
+        expect(nginxLines(w, "stall")).toEqual([])
+        expect(allPosts()).toBe(posts)
       })
 
       it("R3: nginx closes after reading the request (444): outcome unknown, exit 4, exactly one request in its log", async () => {

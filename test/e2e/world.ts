@@ -167,7 +167,7 @@ export const silenceNameserver = (w: World, address: string): () => void => {
 }
 
 /** Packets an nft named counter has dropped so far. */
-export const nftCounter = (w: World, name: "swallowed" | "blackholed"): number => {
+export const nftCounter = (w: World, name: "swallowed" | "blackholed" | "stalled"): number => {
   const out = ChildProcess.execFileSync("nft", ["list", "counter", "inet", w.nftTable, name], { encoding: "utf8" })
   const m = /packets (\d+)/.exec(out)
   return m === null ? 0 : Number(m[1])
