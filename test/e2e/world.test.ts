@@ -1,15 +1,17 @@
 /**
- * `stpp request` against the fault world (issue 11): a real BIND9 and a real nginx on loopback,
- * started by `world.sh up`. Each test asserts the exit code and the JSON line, then asks the
- * servers' own logs (nginx access logs, BIND's query log, nft counters) what really reached them.
- * Skips (with the reason on stderr) unless `pnpm test:e2e` brought the world up.
+ * `stpp request` and `stpp doctor` against the fault world (issue 11): a real BIND9 and a real nginx
+ * on loopback, started by `world.sh up`. Each test asserts the exit code and the JSON line (or
+ * report), then asks the servers' own logs (nginx access logs, BIND's query log, nft counters) what
+ * really reached them. Skips (with the reason on stderr) unless `pnpm test:e2e` brought the world up.
  */
+import * as Crypto from "node:crypto"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
 import {
   authBody,
   baseArgs,
+  type DoctorRun,
   leaks,
   nftCounter,
   nginxLines,
@@ -21,12 +23,13 @@ import {
   skipReason,
   stpp,
   stppCommand,
+  stppDoctor,
   type World,
   world
 } from "./world.js"
 
 const outputs: Array<string> = []
-const record = (run: Run): Run => {
+const record = <R extends Omit<Run, "lines">>(run: R): R => {
   outputs.push(run.stdout, run.stderr)
   return run
 }
@@ -42,6 +45,13 @@ const run = async (
 
 /** Requests (POST /json/) that reached nginx, every case together. */
 const allPosts = (): number => Object.keys(w.cases).reduce((n, name) => n + nginxPosts(w, name), 0)
+
+const doctor = async (name: string, args: ReadonlyArray<string> = []): Promise<DoctorRun> =>
+  record(await stppDoctor(w, name, ["--nameserver", `${w.nameservers[0]}:53`, ...args]))
+
+/** The leaf certificate world.sh made for a case, as nginx serves it. */
+const leafOf = (cert: string): Crypto.X509Certificate =>
+  new Crypto.X509Certificate(Fs.readFileSync(Path.join(w.dir, "pki", `${cert}.pem`)))
 
 describe.skipIf(world === undefined)(
   `stpp against BIND9 and nginx (${stppCommand().isCli ? "the CLI" : "the stand-in driver"})`,
@@ -234,6 +244,123 @@ describe.skipIf(world === undefined)(
         expect(r.lines[0]).toMatchObject({ outcome: "outcome_unknown", address: w.cases.reset, attempts: 1 })
         expect(nginxPosts(w, "reset")).toBe(before + 1)
         expect(nginxLines(w, "reset").at(-1)).toContain("\" 444 ")
+      })
+    })
+
+    describe.skipIf(!stppCommand().isCli)("D5/S3: stpp doctor (the built CLI)", () => {
+      it("D5/S3: the good name: exit 0, the zone's three nameservers from its NS records, BIND's address and TTL from each, the chain nginx serves", async () => {
+        const queries = w.nameservers.map((ns) => queriesFor(w, `good.${w.zone}`, "A", ns))
+        const seen = nginxLines(w, "good").length
+        const r = await doctor("good", ["--json"])
+        expect(r.code, r.stdout + r.stderr).toBe(0)
+        const report = r.report
+        expect(report, r.stdout).toBeDefined()
+        if (report === undefined) return
+        expect(report).toMatchObject({
+          host: `good.${w.zone}`,
+          port: w.tlsPort,
+          zone: w.zone,
+          problems: [],
+          verdict: "healthy"
+        })
+        // the servers named by the NS records (with their own names), not only the one configured
+        expect(report.nameservers.map((s) => [s.nameserver, s.name, s.healthy]).sort()).toEqual(
+          w.nameservers.map((ns, i) => [`${ns}:53`, `ns${i + 1}.${w.zone}`, true])
+        )
+        // what each answers: the zone file's record, TTL 2 s
+        expect(report.answers.map((a) => [a.nameserver, a.addresses, a.ttlSeconds, a.error]).sort()).toEqual(
+          w.nameservers.map((ns) => [`${ns}:53`, [w.cases.good], 2, null])
+        )
+        // and each of them really was asked (BIND's query log, per receiving address)
+        w.nameservers.forEach((ns, i) => {
+          expect(queriesFor(w, `good.${w.zone}`, "A", ns)).toBeGreaterThan(queries[i])
+        })
+        // the chain served by the one address: leaf, intermediate, the world's root (trusted)
+        expect(report.tls).toHaveLength(1)
+        const tls = report.tls[0]
+        expect(tls).toMatchObject({ address: w.cases.good, ok: true, error: null })
+        expect(tls.protocol).toMatch(/^TLSv1\.[23]$/)
+        const leaf = leafOf("good")
+        expect(tls.chain.map((c) => [c.subject, c.isCa, c.inTrustStore])).toEqual([
+          [`CN=good.${w.zone}`, false, false],
+          ["CN=stpp e2e intermediate", true, false],
+          ["O=stpp e2e, CN=stpp e2e root", true, true]
+        ])
+        expect(tls.chain[0].issuer).toBe("CN=stpp e2e intermediate")
+        expect(tls.chain[0].notAfter).toBe(new Date(leaf.validTo).toISOString())
+        expect(tls.chain[0].daysLeft).toBeGreaterThan(30)
+        // a handshake only: no request reached nginx
+        expect(nginxLines(w, "good")).toHaveLength(seen)
+      })
+
+      it("D5/S1: the expired certificate: exit 1, the problem named, the refused chain as served, nothing sent", async () => {
+        const seen = nginxLines(w, "expired").length
+        const r = await doctor("expired", ["--json"])
+        expect(r.code, r.stdout + r.stderr).toBe(1)
+        const report = r.report
+        expect(report, r.stdout).toBeDefined()
+        if (report === undefined) return
+        expect(report.verdict).toBe("problems found")
+        expect(report.answers.every((a) => a.error === null && a.addresses.join() === w.cases.expired)).toBe(true)
+        expect(report.tls).toHaveLength(1)
+        const tls = report.tls[0]
+        expect(tls).toMatchObject({ address: w.cases.expired, ok: false, protocol: null, error: "CertificateExpired" })
+        const expiredOn = new Date(leafOf("expired").validTo).toISOString()
+        expect(tls.message).toContain(`certificate for expired.${w.zone} expired on ${expiredOn.slice(0, 10)}`)
+        expect(tls.chain[0].subject).toBe(`CN=expired.${w.zone}`)
+        expect(tls.chain[0].notAfter).toBe(expiredOn)
+        expect(tls.chain[0].daysLeft).toBeLessThan(0)
+        expect(report.problems).toEqual([`${w.cases.expired}:${w.tlsPort}: ${tls.message}`])
+
+        // the same in words, for an operator
+        const text = await doctor("expired")
+        expect(text.code).toBe(1)
+        expect(text.stdout).toContain(`FAIL ${w.cases.expired}:${w.tlsPort}`)
+        expect(text.stdout).toContain(`CertificateExpired: certificate for expired.${w.zone} expired on`)
+        expect(text.stdout).toMatch(/expires \d{4}-\d{2}-\d{2} \(EXPIRED \d+ days ago\)/)
+        expect(text.stdout).toContain("Verdict: 1 problem(s) found")
+        expect(nginxLines(w, "expired")).toHaveLength(seen)
+      })
+
+      it("D5/S4: the stalled handshake: exit 1, HandshakeTimeout within the connect time-out, no chain", async () => {
+        const stalled = nftCounter(w, "stalled")
+        const r = await doctor("stall", ["--json", "--connect-timeout", "500ms"])
+        expect(r.code, r.stdout + r.stderr).toBe(1)
+        const tls = r.report?.tls ?? []
+        expect(tls).toHaveLength(1)
+        expect(tls[0]).toMatchObject({ address: w.cases.stall, ok: false, error: "HandshakeTimeout", chain: [] })
+        expect(tls[0].message).toContain("did not finish within 500 ms")
+        expect(r.report?.problems).toEqual([`${w.cases.stall}:${w.tlsPort}: ${tls[0].message}`])
+        expect(nftCounter(w, "stalled")).toBeGreaterThan(stalled)
+        expect(r.wallMs).toBeLessThan(500 + 5000) // one handshake time-out, plus starting node
+        expect(nginxLines(w, "stall")).toEqual([])
+      })
+
+      it("D5/D3: a nameserver that does not answer: exit 1, named as the problem, the others still answer", async () => {
+        const silent = w.nameservers[1]
+        let unsilence: (() => void) | undefined
+        let r: DoctorRun
+        try {
+          unsilence = silenceNameserver(w, silent)
+          r = await doctor("good", ["--json", "--dns-timeout", "300ms"])
+        } finally {
+          unsilence?.()
+        }
+        expect(r.code, r.stdout + r.stderr).toBe(1)
+        const answers = r.report?.answers ?? []
+        expect(answers).toHaveLength(3)
+        for (const a of answers) {
+          if (a.nameserver === `${silent}:53`) {
+            expect(a).toMatchObject({ addresses: [], ttlSeconds: null })
+            expect(a.error).toContain(`${silent}:53 did not answer within 300ms`)
+          } else {
+            expect(a).toMatchObject({ addresses: [w.cases.good], ttlSeconds: 2, error: null })
+          }
+        }
+        expect(r.report?.problems).toEqual([
+          expect.stringContaining(`DNS server ${silent}:53 gave no answer for good.${w.zone}`)
+        ])
+        expect(r.report?.tls.map((t) => [t.address, t.ok])).toEqual([[w.cases.good, true]])
       })
     })
 

@@ -1,7 +1,8 @@
 /**
  * The e2e tests' view of the fault world that `world.sh up` started: where its files are, how to
  * steer it (nsupdate) and how to read what really reached its servers (nginx access logs, the BIND
- * query log, nft counters). Also the `stpp` runner: the built CLI when it exists, else the driver.
+ * query log, nft counters). Also the `stpp request` runner (the built CLI when it exists, else the
+ * driver) and the `stpp doctor` runner (the built CLI only).
  */
 import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
@@ -225,8 +226,44 @@ export const authBody = (w: World, orderreference: string): string => {
   return file
 }
 
+/** Spawns the command with a clean environment; the process is killed after `killAfterMs`. */
+const spawnStpp = (
+  argv: ReadonlyArray<string>,
+  env: Readonly<Record<string, string>>,
+  killAfterMs: number,
+  onLine?: (line: Line, index: number) => void
+): Promise<Omit<Run, "lines">> =>
+  new Promise((resolve) => {
+    const started = Date.now()
+    const child = ChildProcess.spawn(process.execPath, argv, {
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/root", ...env },
+      stdio: ["ignore", "pipe", "pipe"]
+    })
+    let stdout = ""
+    let stderr = ""
+    let seen = 0
+    child.stdout.on("data", (d: Buffer) => {
+      stdout += d.toString()
+      if (onLine === undefined) return
+      const complete = stdout.split("\n").slice(0, -1).filter((l) => l.trim().startsWith("{"))
+      for (; seen < complete.length; seen++) {
+        try {
+          onLine(JSON.parse(complete[seen]) as Line, seen)
+        } catch {
+          // not a result line, or the callback failed: the test's assertions report it
+        }
+      }
+    })
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()))
+    const timer = setTimeout(() => child.kill("SIGKILL"), killAfterMs)
+    child.on("close", (code) => {
+      clearTimeout(timer)
+      resolve({ code, stdout, stderr, wallMs: Date.now() - started })
+    })
+  })
+
 /** Runs `stpp request` against the world; the process is killed after `killAfterMs`. */
-export const stpp = (
+export const stpp = async (
   w: World,
   args: ReadonlyArray<string>,
   options: {
@@ -235,54 +272,100 @@ export const stpp = (
     /** Called with each result line as it is printed (to steer the world between `--repeat` requests). */
     readonly onLine?: (line: Line, index: number) => void
   } = {}
-): Promise<Run> =>
-  new Promise((resolve) => {
-    const started = Date.now()
-    const child = ChildProcess.spawn(process.execPath, [stppCommand().path, "request", ...args], {
-      env: {
-        PATH: process.env.PATH ?? "/usr/bin:/bin",
-        HOME: process.env.HOME ?? "/root",
-        STPP_USERNAME: w.username,
-        STPP_PASSWORD: w.password,
-        STPP_SITE_REFERENCE: "test_site12345",
-        STPP_TRUST_STORE: "only",
-        STPP_RETRY_BASE_DELAY: "50ms",
-        STPP_RETRY_MAX_DELAY: "200ms",
-        ...options.env
-      },
-      stdio: ["ignore", "pipe", "pipe"]
-    })
-    let stdout = ""
-    let stderr = ""
-    let seen = 0
-    child.stdout.on("data", (d: Buffer) => {
-      stdout += d.toString()
-      const complete = stdout.split("\n").slice(0, -1).filter((l) => l.trim().startsWith("{"))
-      for (; seen < complete.length; seen++) {
-        try {
-          options.onLine?.(JSON.parse(complete[seen]) as Line, seen)
-        } catch {
-          // not a result line, or the callback failed: the test's assertions report it
-        }
+): Promise<Run> => {
+  const run = await spawnStpp(
+    [stppCommand().path, "request", ...args],
+    {
+      STPP_USERNAME: w.username,
+      STPP_PASSWORD: w.password,
+      STPP_SITE_REFERENCE: "test_site12345",
+      STPP_TRUST_STORE: "only",
+      STPP_RETRY_BASE_DELAY: "50ms",
+      STPP_RETRY_MAX_DELAY: "200ms",
+      ...options.env
+    },
+    options.killAfterMs ?? 60_000,
+    options.onLine
+  )
+  const lines: Array<Line> = []
+  for (const l of run.stdout.split("\n")) {
+    if (l.trim().startsWith("{")) {
+      try {
+        lines.push(JSON.parse(l) as Line)
+      } catch {
+        // not a result line
       }
-    })
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()))
-    const timer = setTimeout(() => child.kill("SIGKILL"), options.killAfterMs ?? 60_000)
-    child.on("close", (code) => {
-      clearTimeout(timer)
-      const lines: Array<Line> = []
-      for (const l of stdout.split("\n")) {
-        if (l.trim().startsWith("{")) {
-          try {
-            lines.push(JSON.parse(l) as Line)
-          } catch {
-            // not a result line
-          }
-        }
-      }
-      resolve({ code, lines, stdout, stderr, wallMs: Date.now() - started })
-    })
-  })
+    }
+  }
+  return { ...run, lines }
+}
+
+/**
+ * The part of `stpp doctor --json`'s report the tests read (packages/cli/README.md; the CLI's own
+ * `Doctor.Report` is not imported: the e2e package depends on the library, not on the CLI).
+ */
+export interface DoctorReport {
+  readonly host: string
+  readonly port: number
+  readonly zone: string
+  readonly nameservers: ReadonlyArray<{
+    readonly nameserver: string
+    readonly name: string | null
+    readonly healthy: boolean
+  }>
+  readonly answers: ReadonlyArray<{
+    readonly nameserver: string
+    readonly addresses: ReadonlyArray<string>
+    readonly ttlSeconds: number | null
+    readonly error: string | null
+  }>
+  readonly tls: ReadonlyArray<{
+    readonly address: string
+    readonly ok: boolean
+    readonly protocol: string | null
+    readonly chain: ReadonlyArray<{
+      readonly subject: string
+      readonly issuer: string
+      readonly notAfter: string
+      readonly daysLeft: number
+      readonly isCa: boolean
+      readonly inTrustStore: boolean
+    }>
+    readonly error: string | null
+    readonly message: string | null
+  }>
+  readonly problems: ReadonlyArray<string>
+  readonly verdict: "healthy" | "problems found"
+}
+
+export interface DoctorRun extends Omit<Run, "lines"> {
+  /** The parsed report when `--json` was given and standard output held one JSON object. */
+  readonly report: DoctorReport | undefined
+}
+
+/**
+ * Runs `stpp doctor --host NAME.zone --port <tls port> --ca <the world's root>` (trusting only that
+ * root) plus `args`; the built CLI only (the stand-in driver has no doctor).
+ */
+export const stppDoctor = async (
+  w: World,
+  name: string,
+  args: ReadonlyArray<string>,
+  options: { readonly env?: Readonly<Record<string, string>>; readonly killAfterMs?: number } = {}
+): Promise<DoctorRun> => {
+  const run = await spawnStpp(
+    [CLI, "doctor", "--host", `${name}.${w.zone}`, "--port", String(w.tlsPort), "--ca", w.caFile, ...args],
+    { STPP_TRUST_STORE: "only", ...options.env },
+    options.killAfterMs ?? 60_000
+  )
+  let report: DoctorReport | undefined
+  try {
+    report = JSON.parse(run.stdout) as DoctorReport
+  } catch {
+    report = undefined
+  }
+  return { ...run, report }
+}
 
 /** The usual options: the case's URL, the world's first nameserver, the world's root CA. */
 export const baseArgs = (w: World, host: string, extra: ReadonlyArray<string> = []): Array<string> => [
