@@ -361,6 +361,10 @@ describe.skipIf(world === undefined)(
           expect.stringContaining(`DNS server ${silent}:53 gave no answer for good.${w.zone}`)
         ])
         expect(r.report?.tls.map((t) => [t.address, t.ok])).toEqual([[w.cases.good, true]])
+        // the list shows the silent one unhealthy, with why; the others healthy
+        const listed = r.report?.nameservers ?? []
+        expect(listed.filter((s) => !s.healthy).map((s) => s.nameserver)).toEqual([`${silent}:53`])
+        expect(listed.find((s) => !s.healthy)?.lastFailure).toContain("did not answer within 300ms")
       })
     })
 

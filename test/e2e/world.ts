@@ -312,6 +312,7 @@ export interface DoctorReport {
     readonly nameserver: string
     readonly name: string | null
     readonly healthy: boolean
+    readonly lastFailure: string | null
   }>
   readonly answers: ReadonlyArray<{
     readonly nameserver: string

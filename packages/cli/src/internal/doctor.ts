@@ -43,25 +43,6 @@ const check = (settings: ConnectionConfig.ConnectionSettings) =>
     const { host, port } = ConnectionConfig.endpoint(settings)
     const problems: Array<string> = []
 
-    const listed = yield* Effect.either(resolver.nameservers)
-    const nameservers: Array<Report["nameservers"][number]> = []
-    if (Either.isLeft(listed)) {
-      problems.push(`the DNS servers of ${settings.dnsZone} could not be found: ${messageOf(listed.left)}`)
-    } else {
-      for (const s of listed.right) {
-        const lastFailure = s.lastFailure === undefined ? null : `${s.lastFailure.reason}: ${s.lastFailure.detail}`
-        nameservers.push({
-          nameserver: s.nameserver,
-          name: s.name ?? null,
-          source: s.source,
-          healthy: s.healthy,
-          lastFailure
-        })
-        if (!s.healthy) problems.push(`DNS server ${s.nameserver} is marked unhealthy (${lastFailure ?? "failed"})`)
-      }
-      if (listed.right.length === 0) problems.push(`no DNS server is known for ${settings.dnsZone}`)
-    }
-
     const queried = yield* resolver.queryEach(host)
     const answers = queried.map(({ nameserver, result }) =>
       Either.match(result, {
@@ -77,6 +58,36 @@ const check = (settings: ConnectionConfig.ConnectionSettings) =>
         })
       })
     )
+    // what each server's failure just now was (the queries leave the resolver's own health as it was)
+    const failedNow = new Map(
+      answers.flatMap((a) => a.error === null ? [] : [[a.nameserver, a.error] as const])
+    )
+
+    const listed = yield* Effect.either(resolver.nameservers)
+    const nameservers: Array<Report["nameservers"][number]> = []
+    if (Either.isLeft(listed)) {
+      problems.push(`the DNS servers of ${settings.dnsZone} could not be found: ${messageOf(listed.left)}`)
+    } else {
+      for (const s of listed.right) {
+        const now = failedNow.get(s.nameserver)
+        const lastFailure = now ??
+          (s.lastFailure === undefined ? null : `${s.lastFailure.reason}: ${s.lastFailure.detail}`)
+        // healthy: it answered just now, and the resolver has not marked it
+        nameservers.push({
+          nameserver: s.nameserver,
+          name: s.name ?? null,
+          source: s.source,
+          healthy: s.healthy && now === undefined,
+          lastFailure
+        })
+        // one that failed just now is already named above
+        if (!s.healthy && now === undefined) {
+          problems.push(`DNS server ${s.nameserver} is marked unhealthy (${lastFailure ?? "failed"})`)
+        }
+      }
+      if (listed.right.length === 0) problems.push(`no DNS server is known for ${settings.dnsZone}`)
+    }
+
     const addresses = Array.from(new Set(answers.flatMap((a) => a.addresses)))
     if (addresses.length === 0) problems.push(`no DNS server named an address for ${host}: nothing to connect to`)
 
