@@ -173,10 +173,7 @@ export const make: Effect.Effect<
   const endpoint = ConnectionConfig.endpoint(settings)
   const { host, port } = endpoint
   const origin = new URL(`https://${host.includes(":") ? `[${host}]` : host}${port === 443 ? "" : `:${port}`}`)
-  const limits: Pool.Limits = {
-    keepAliveIdleMillis: Duration.toMillis(settings.keepAliveIdle),
-    keepAliveMaxRequests: settings.keepAliveMaxRequests
-  }
+  const limits: Pool.Limits = { keepAliveIdleMillis: Duration.toMillis(settings.keepAliveIdle) }
   const maxRequestsRange = Pool.maxRequestsRange(settings.keepAliveMaxRequests)
   const latestStartMillis = Duration.toMillis(RetryPolicy.latestStart(policy.settings))
   const permits = Permits.make(settings.maxSockets)

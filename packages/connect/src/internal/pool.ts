@@ -43,7 +43,6 @@ export interface Pooled extends Slotted {
 /** @internal */
 export interface Limits {
   readonly keepAliveIdleMillis: number
-  readonly keepAliveMaxRequests: number
 }
 
 /**
