@@ -54,11 +54,14 @@ export const fromService = (service: ConnectionService["Type"]): HttpClient.Http
         Bridge.encodeBody(body),
         (e) => new Bridge.SafeRequestError({ request, reason: "Encode", cause: e.cause, description: e.description })
       )
-    return Effect.flatMap(encoded, (bytes) =>
-      Effect.mapBoth(service.request(Bridge.toGatewayRequest(request, url, bytes)), {
-        onFailure: (e) => Bridge.fromConnectionError(request, e),
-        onSuccess: (response) => new Bridge.ConnectionResponse(request, response)
-      }))
+    return Effect.flatMap(
+      encoded,
+      (bytes) =>
+        Effect.mapBoth(service.request(Bridge.toGatewayRequest(request, url, bytes)), {
+          onFailure: (e) => Bridge.fromConnectionError(request, e),
+          onSuccess: (response) => new Bridge.ConnectionResponse(request, response)
+        })
+    )
   }
 
   const execute = (
@@ -190,8 +193,9 @@ export const layer: Layer.Layer<HttpClient.HttpClient, never, ConnectionService>
  * @since 0.2.0
  * @category accessors
  */
-export const connectionError = (error: HttpClientError.HttpClientError): NotSent | Refused | OutcomeUnknown | undefined =>
-  isRequestError(error.cause) ? error.cause : undefined
+export const connectionError = (
+  error: HttpClientError.HttpClientError
+): NotSent | Refused | OutcomeUnknown | undefined => isRequestError(error.cause) ? error.cause : undefined
 
 /**
  * Whether the request behind an `HttpClientError` was (partly) sent and no whole answer came back:

@@ -118,7 +118,9 @@ const rawBytes = (body: unknown): Uint8Array | undefined =>
  *
  * @internal
  */
-export const encodeBody = (body: HttpBody.HttpBody): Effect.Effect<Encoded, { readonly description: string; readonly cause?: unknown }> => {
+export const encodeBody = (
+  body: HttpBody.HttpBody
+): Effect.Effect<Encoded, { readonly description: string; readonly cause?: unknown }> => {
   switch (body._tag) {
     case "Empty":
       return Effect.succeed(noBody)
