@@ -21,6 +21,7 @@ const suite: ReadonlyArray<readonly [string, ReadonlyArray<string>]> = [
   ["follow", []],
   ["redaction", ["20000", "7"]],
   ["overhead", []],
+  ["httpClient", []],
   ["scale", []]
 ]
 

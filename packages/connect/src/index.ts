@@ -18,6 +18,11 @@ export * as ConnectionError from "./ConnectionError.js"
 export * as ConnectionService from "./ConnectionService.js"
 
 /**
+ * @since 0.2.0
+ */
+export * as ConnectionHttpClient from "./ConnectionHttpClient.js"
+
+/**
  * @since 0.1.0
  */
 export * as RetryPolicy from "./RetryPolicy.js"
