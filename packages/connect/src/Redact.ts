@@ -399,6 +399,13 @@ const redactCredentials = (s: string): string => {
  * `password: x`, `Authorization: ...`), Basic/Bearer credentials and JWTs removed. A string with
  * no run of 13 digits and no sensitive word is returned as it is.
  *
+ * @example
+ * ```ts
+ * import { Redact } from "@stpp/connect"
+ *
+ * assert.strictEqual(Redact.string("card 4111111111111111, cvv=123"), "card 411111******1111, cvv=<redacted>")
+ * ```
+ *
  * @since 0.1.0
  * @category redaction
  */
@@ -681,6 +688,16 @@ const numberish = (u: number, text: string, w: Walk): unknown => {
  * stack, `cause` chain and own fields), bytes, URLs, dates, values with `toJSON`. `Redacted` values
  * stay `<redacted>`; a value that contains itself gets {@link CIRCULAR_MARKER}; nesting, entries,
  * string lengths and the total number of values are bounded.
+ *
+ * @example
+ * ```ts
+ * import { Redact } from "@stpp/connect"
+ *
+ * assert.deepStrictEqual(
+ *   Redact.value({ pan: "4111111111111111", securitycode: "123", baseamount: "1050" }, { panMask: "last4" }),
+ *   { pan: "************1111", securitycode: "<redacted>", baseamount: "1050" }
+ * )
+ * ```
  *
  * @since 0.1.0
  * @category redaction

@@ -402,7 +402,7 @@ const builtInTracer = Context.get(DefaultServices.liveServices, Tracer.Tracer)
  * app has when it installed none (its spans are kept nowhere), also behind redacting wrappers.
  * Code on a hot path may skip making spans nobody can see.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category tracing
  */
 export const recordsSpans = (tracer: Tracer.Tracer): boolean => {

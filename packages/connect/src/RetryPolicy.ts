@@ -248,7 +248,7 @@ export const retry = <A, E, R>(
  * `retry` under a policy the caller holds (a service that captured it when it was built), without
  * providing it as a service for each call.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category combinators
  */
 export const retryWith = <A, E, R>(

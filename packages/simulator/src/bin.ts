@@ -1,7 +1,9 @@
+#!/usr/bin/env node
 /**
- * Starts the gateway simulator and prints the environment a client needs, for developers:
- * `node packages/simulator/dist/bin.js` then `export` the printed lines in another shell.
- * Stops on Ctrl-C.
+ * The `stpp-simulator` command: starts the gateway simulator and prints the environment a client
+ * needs as `export` lines (`stpp-simulator > sim.env`, then `set -a; . ./sim.env; set +a` in another
+ * shell; in this repository `node packages/simulator/dist/bin.js`). `STPP_SIMULATOR_PORT` fixes the
+ * gateway's port (default: a free one). Stops on Ctrl-C or SIGTERM.
  *
  * @since 0.1.0
  */
