@@ -10,7 +10,7 @@
  * The clients run in rounds, and ratios are taken round by round against the baseline's run of the
  * same round (median and range), as in warm.ts.
  *
- *   node bench/build/httpClient.js [--requests=N (default 3,000 / 10,000 by level)] [--runs=5]
+ *   node bench/build/httpClient.js [--requests=N (default 3,000 / 5,000 by level)] [--runs=5]
  *     [--concurrency=N (one level only)]
  */
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
@@ -47,7 +47,7 @@ import {
   tlsServers
 } from "./Harness.js"
 
-const SIZES: Record<number, number> = { 1: 3000, 16: 10_000 }
+const SIZES: Record<number, number> = { 1: 3000, 16: 5000 }
 const REQUESTS_ARG = arg("requests", 0)
 const requestsAt = (concurrency: number) => REQUESTS_ARG > 0 ? REQUESTS_ARG : SIZES[concurrency] ?? 10_000
 const RUNS = arg("runs", 5)
