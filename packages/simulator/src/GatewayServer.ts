@@ -92,6 +92,10 @@ export interface LoggedRequest {
   readonly address: string
   readonly requestreference: string
   readonly requestTypes: ReadonlyArray<string>
+  /** The `requestreference` of each request item (undefined where an item had none). */
+  readonly itemReferences?: ReadonlyArray<string | undefined> | undefined
+  /** The `versioninfo` header, when sent (library and runtime, for the gateway's support). */
+  readonly versioninfo?: string | undefined
   /** The fault in force when it arrived. */
   readonly fault: Fault["_tag"]
 }
@@ -277,8 +281,25 @@ export const start = (options: Options): Effect.Effect<GatewayServer, GatewaySer
               : ["?"]
           )
           : []
+      const itemReferences =
+        typeof envelope === "object" && envelope !== null && Array.isArray((envelope as { request?: unknown }).request)
+          ? (envelope as { request: Array<unknown> }).request.map((r) =>
+            typeof r === "object" && r !== null &&
+              typeof (r as { requestreference?: unknown }).requestreference === "string"
+              ? (r as { requestreference: string }).requestreference
+              : undefined
+          )
+          : []
+      const versionHeader = req.headers["versioninfo"]
       node.requests += 1
-      log.push({ address: node.address, requestreference, requestTypes: types, fault: fault._tag })
+      log.push({
+        address: node.address,
+        requestreference,
+        requestTypes: types,
+        itemReferences,
+        versioninfo: typeof versionHeader === "string" ? versionHeader : undefined,
+        fault: fault._tag
+      })
 
       const send = (status: number, contentType: string, text: string, reference?: string) => {
         const headers: Record<string, string> = { "content-type": contentType }
