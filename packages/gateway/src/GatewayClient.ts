@@ -467,6 +467,20 @@ const codeError = (
   })
 }
 
+/**
+ * The typed error of a response item's non-zero errorcode, as the client's methods fail with it:
+ * for callers of `send`, which checks the reference and the shape but not the errorcodes. (A
+ * decline is not an error: for AUTH and ACCOUNTCHECK the methods return it as `Declined`.)
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const errorOf = (
+  item: Responses.ResponseItem,
+  reference: string,
+  options: { readonly username: string; readonly credentialsFrom?: "config" | "code" | undefined }
+): ErrorCodeError => codeError(item, reference, options.username, options.credentialsFrom ?? "config")
+
 const outcomeOf = (
   item: Responses.ResponseItem | Responses.TransactionRecord,
   reference: string,

@@ -220,6 +220,13 @@ const reset = (socket: Net.Socket): void => {
 const html = (status: number): string =>
   `<html><head><title>${status}</title></head><body><center><h1>${status}</h1></center><hr><center>nginx</center></body></html>\n`
 
+/** The error-code page's messages for the codes a fault is most often asked for. */
+const MESSAGES: Readonly<Record<string, string>> = {
+  "60010": "Bank System Error",
+  "99999": "Unknown error",
+  "71000": "Soft Decline"
+}
+
 /** How the gateway answers bad Basic-auth credentials (its troubleshooting page shows this page). */
 const UNAUTHORIZED_PAGE = `<!DOCTYPE HTML PUBLIC "-//IETF//DTD HTML 2.0//EN">
 <html><head>
@@ -333,8 +340,9 @@ export const start = (options: Options): Effect.Effect<GatewayServer, GatewaySer
           response: types.map((t) => ({
             requesttypedescription: t,
             errorcode: fault.code,
-            errormessage: "Simulated upstream failure",
-            errordata: []
+            errormessage: MESSAGES[fault.code] ?? "Simulated upstream failure",
+            errordata: [],
+            transactionstartedtimestamp: Api.timestamp(now)
           }))
         }
         : Api.handleEnvelope(envelope, credentials, store, ctx)
@@ -342,7 +350,7 @@ export const start = (options: Options): Effect.Effect<GatewayServer, GatewaySer
         // Processed and recorded as usual; only the answer carries the code.
         for (const item of answer.response) {
           item.errorcode = fault.code
-          item.errormessage = fault.code === "60010" ? "Bank System Error" : "Simulated failure"
+          item.errormessage = MESSAGES[fault.code] ?? "Simulated failure"
           delete item.authcode
           delete item.settlestatus
         }
