@@ -13,15 +13,14 @@ import type * as ConnectionError from "@stpp/connect/ConnectionError"
 import * as Redact from "@stpp/connect/Redact"
 import * as Data from "effect/Data"
 
-const PAN_LIKE = /\d(?:[ -]?\d){11,18}/g
 const MAX_TEXT = 200
 
 /**
- * Text the gateway sent back, made safe: masked first (so a card number split by the cut cannot
- * survive as a shorter run of digits), then cut to 200 characters (L1).
+ * Text the gateway sent back, made safe: masked first by `Redact.string` (so a card number split
+ * by the cut cannot survive as a shorter run of digits), then cut to 200 characters (L1).
  */
 const safeText = (text: string): string => {
-  const masked = Redact.string(text).replace(PAN_LIKE, "[number removed]")
+  const masked = Redact.string(text)
   return masked.length > MAX_TEXT ? masked.slice(0, MAX_TEXT - 1) + "…" : masked
 }
 

@@ -602,6 +602,43 @@ describe("GatewayClient against the simulator (real sockets, live ConnectionServ
       noCardData(output)
     }))
 
+  it.scopedLive("G1: a 60010 answer to a processed AUTH: authOrLookup finds the payment by lookup, one charge", () =>
+    Effect.gen(function*() {
+      const { gateway, sim } = yield* live()
+      // The AUTH is processed and recorded, but its answer says 60010 (the bank's answer was lost).
+      for (const a of sim.addresses) {
+        yield* sim.setFault(a, GatewayServer.Fault.ErrorCode({ code: "60010", process: true, requestTypes: ["AUTH"] }))
+      }
+      const plain = yield* Effect.flip(gateway.auth(payment("live-60010-a")))
+      expect(plain._tag).toBe("FinalStatusUnknown")
+      expect(GatewayError.isOutcomeUnknown(plain)).toBe(true)
+      if (plain._tag !== "FinalStatusUnknown") return
+      expect(plain.code).toBe("60010")
+      expect(plain.reference).toMatch(/^A[a-z0-9]{8}$/)
+      const [outcome, output] = yield* captureOutput(gateway.authOrLookup(payment("live-60010-b")))
+      expect(outcome._tag).toBe("Authorised")
+      expect(outcome.recovered).toBe(true)
+      expect(authsFor(sim, "live-60010-b").length).toBe(1)
+      const log = sim.gateway.requestLog()
+      expect(log.filter((r) => r.requestTypes.includes("AUTH")).length).toBe(2) // one per payment, never resent
+      expect(log.filter((r) => r.requestTypes.includes("TRANSACTIONQUERY")).length).toBe(1)
+      noCardData(output)
+    }))
+
+  it.scopedLive("G1: the test bank's 60010 amount: the lookup still shows 60010, so the caller is told to contact support", () =>
+    Effect.gen(function*() {
+      const { gateway, sim } = yield* live()
+      const error = yield* Effect.flip(gateway.authOrLookup({ ...payment("live-60010-c"), baseamount: "60010" }))
+      expect(error._tag).toBe("ContactSupport")
+      if (error._tag !== "ContactSupport") return
+      expect(error.code).toBe("60010")
+      expect(error.reference).toMatch(/^A[a-z0-9]{8}$/)
+      expect(error.message).toContain(`contact the gateway's support with request reference ${error.reference}`)
+      expect(authsFor(sim, "live-60010-c").length).toBe(1)
+      expect(sim.gateway.requestLog().filter((r) => r.requestTypes.includes("AUTH")).length).toBe(1)
+      noCardData(error.message)
+    }))
+
   it.scopedLive("authOrLookup: an unknown outcome the lookup cannot find is PaymentNotFound; a failed lookup is LookupFailed", () =>
     Effect.gen(function*() {
       const { gateway, sim } = yield* live()
