@@ -532,7 +532,7 @@ describe("stpp demo", () => {
   it.live("runs every step as expected (exit 0) and prints no card number", () =>
     Effect.gen(function*() {
       const run = yield* stpp(["demo"], {}, 60_000)
-      expect(run.stdout).toContain("All 5 steps behaved as expected")
+      expect(run.stdout).toContain("All 6 steps behaved as expected")
       expect(run.code).toBe(0)
       expect(run.stdout).toContain("411111######1111")
       expectNoCardNumber(run.stdout + run.stderr)
