@@ -540,3 +540,111 @@ describe("Conformance: the simulator answers each documented case in the documen
       expect(sim.transactions()).toEqual([])
     }))
 })
+
+// -----------------------------------------------------------------------------
+// G4: no documented AUTH field is dropped on the way to the wire
+// -----------------------------------------------------------------------------
+
+/** The AUTH fields the vendor's AUTH, billing/customer, card-on-file, settlement and 3-D Secure pages list. */
+const DOCUMENTED_AUTH_FIELDS = [
+  "sitereference",
+  "accounttypedescription",
+  "currencyiso3a",
+  "baseamount",
+  "orderreference",
+  "pan",
+  "expirydate",
+  "securitycode",
+  "paymenttypedescription",
+  "cachetoken",
+  "credentialsonfile",
+  "parenttransactionreference",
+  "initiationreason",
+  "settlestatus",
+  "settleduedate",
+  "authmethod",
+  "chargedescription",
+  "operatorname",
+  "merchantemail",
+  "customfield1",
+  "customfield2",
+  "customfield3",
+  "customfield4",
+  "customfield5",
+  ...[
+    "prefixname",
+    "firstname",
+    "middlename",
+    "lastname",
+    "suffixname",
+    "premise",
+    "street",
+    "town",
+    "county",
+    "postcode",
+    "countryiso2a",
+    "email",
+    "telephone",
+    "telephonetype"
+  ].flatMap((f) => [`billing${f}`, `customer${f}`]),
+  "billingdob",
+  "customerip",
+  "customershippingmethod",
+  "threedresponse",
+  "threedversion",
+  "enrolled",
+  "status",
+  "cavv",
+  "eci",
+  "xid",
+  "md",
+  "pares",
+  "directorytransactionid"
+] as const
+
+const CARD_FIELDS = new Set(["pan", "expirydate", "securitycode", "cachetoken"])
+
+describe("Conformance: G4 nothing documented is dropped", () => {
+  it.effect("G4: every documented AUTH field, set through GatewayClient.auth, reaches the wire verbatim", () => {
+    const bodies: Array<string> = []
+    const connection = Layer.succeed(ConnectionService.ConnectionService, {
+      endpoint: { host: "webservices.securetrading.test", port: 443 },
+      request: (request) =>
+        Effect.sync(() => {
+          bodies.push(String(request.body))
+          const body = {
+            requestreference: request.reference,
+            version: "1.00",
+            response: [authItem("0", "Ok", { authcode: "TEST01" })]
+          }
+          return {
+            status: 200,
+            headers: {},
+            body: encoder.encode(JSON.stringify(body)),
+            address: "127.0.0.9",
+            attempts: 1,
+            reused: false,
+            elapsedMillis: 1
+          }
+        })
+    })
+    const client = GatewayClient.layer({ username: "ws@example.test", password: Redacted.make("pw") }).pipe(
+      Layer.provide(connection)
+    )
+    return Effect.gen(function*() {
+      const input: Record<string, unknown> = {}
+      for (const f of DOCUMENTED_AUTH_FIELDS) {
+        const value = f === "baseamount" ? "1050" : f === "currencyiso3a" ? "GBP" : `v-${f}`
+        input[f] = CARD_FIELDS.has(f) ? Redacted.make(value) : value
+      }
+      const gateway = yield* GatewayClient.GatewayClient
+      yield* gateway.auth(input as unknown as GatewayClient.AuthInput)
+      const item = JSON.parse(bodies[0]).request[0] as Record<string, unknown>
+      const missing = DOCUMENTED_AUTH_FIELDS.filter((f) =>
+        item[f] !== (f === "baseamount" ? "1050" : f === "currencyiso3a" ? "GBP" : `v-${f}`)
+      )
+      expect(missing).toEqual([])
+      expect(item.requesttypedescriptions).toEqual(["AUTH"])
+    }).pipe(Effect.provide(client))
+  })
+})
