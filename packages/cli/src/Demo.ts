@@ -8,7 +8,9 @@
  * 3. a dead address left behind: the retry goes to the address DNS names next;
  * 4. a reset after the AUTH was sent: outcome unknown, then a lookup finds the payment instead of
  *    a second charge;
- * 5. a refused certificate (an expired one): nothing is sent.
+ * 5. errorcode 60010 (the final status is not known) to a processed AUTH: `authOrLookup` looks it
+ *    up and finds the payment, still one charge;
+ * 6. a refused certificate (an expired one): nothing is sent.
  *
  * Exit 0 when every step behaved as expected, 1 otherwise. No full card number is printed.
  *
@@ -32,7 +34,7 @@ export const command = Command.make(
   Command.withDescription(
     "Start the gateway simulator in this process and walk through a payment end to end: an AUTH that succeeds, " +
       "a DNS change followed, a dead address left behind, a reset after sending that ends in a lookup instead of " +
-      "a second charge, and a refused certificate. A timeline on standard output, redacted logs on standard " +
+      "a second charge, a 60010 answer resolved by a lookup (still one charge), and a refused certificate. A timeline on standard output, redacted logs on standard " +
       "error (STPP_LOG_FORMAT, default logfmt). Exit 0 when every step behaved as expected, 1 otherwise."
   )
 )

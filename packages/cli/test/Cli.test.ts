@@ -85,6 +85,9 @@ const bodies = Effect.acquireRelease(
       auth: write("auth.json", JSON.stringify(auth("cli-test"))),
       notJson: write("not-json.json", `{"pan": "${VISA}", oops`),
       badAmount: write("bad-amount.json", JSON.stringify({ ...auth("x"), baseamount: "10.50" })),
+      /** The test bank's amounts: 60010 is the bank-system error (final status not known), 70000 declines. */
+      bankError: write("bank-error.json", JSON.stringify({ ...auth("cli-60010"), baseamount: "60010" })),
+      decline: write("decline.json", JSON.stringify({ ...auth("cli-70000"), baseamount: "70000" })),
       missing: Path.join(dir, "missing.json")
     }
   }),
@@ -337,6 +340,70 @@ describe("stpp request", () => {
       expect(sim.requestsReceived()).toBe(0)
     }))
 
+  it.scopedLive("G1: errorcode 60010 is outcome_unknown (FinalStatusUnknown), exit 4; the answer is kept", () =>
+    Effect.gen(function*() {
+      const sim = yield* startSim()
+      const files = yield* bodies
+      const run = yield* stpp(["request", "--body", files.bankError], sim.env)
+      expect(run.code).toBe(4)
+      const [line] = lines(run.stdout)
+      expect(line.outcome).toBe("outcome_unknown")
+      expect(line.error).toBe("FinalStatusUnknown")
+      expect(line.status).toBe(200)
+      expect(String(line.message)).toContain("60010")
+      expect(String(line.message)).toContain(String(line.reference))
+      const response = line.response as { response: Array<Record<string, string>> }
+      expect(response.response[0].errorcode).toBe("60010")
+      expect(sim.requestsReceived()).toBe(1)
+      expectNoCardNumber(run.stdout + run.stderr)
+    }))
+
+  it.scopedLive("G1: a decline (70000) stays an answer: outcome ok, exit 0", () =>
+    Effect.gen(function*() {
+      const sim = yield* startSim()
+      const files = yield* bodies
+      const run = yield* stpp(["request", "--body", files.decline], sim.env)
+      expect(run.code).toBe(0)
+      const [line] = lines(run.stdout)
+      expect(line.outcome).toBe("ok")
+      expect((line.response as { response: Array<Record<string, string>> }).response[0].errorcode).toBe("70000")
+    }))
+
+  it.scopedLive("G2: HTTP 401 is Unauthenticated naming STPP_USERNAME / STPP_PASSWORD, exit 2, not repeated", () =>
+    Effect.gen(function*() {
+      const sim = yield* startSim()
+      const files = yield* bodies
+      const run = yield* stpp(
+        ["request", "--body", files.auth, "--repeat", "3"],
+        { ...sim.env, STPP_PASSWORD: "not-the-password" }
+      )
+      expect(run.code).toBe(2)
+      const out = lines(run.stdout)
+      expect(out.length).toBe(1)
+      const [line] = out
+      expect(line.outcome).toBe("unauthenticated")
+      expect(line.error).toBe("Unauthenticated")
+      expect(line.status).toBe(401)
+      expect(line.response).toBe(null)
+      expect(String(line.message)).toContain("STPP_USERNAME")
+      expect(String(line.message)).toContain("STPP_PASSWORD")
+      expect(run.stdout + run.stderr).not.toContain("not-the-password")
+      expect(sim.transactions().length).toBe(0)
+    }))
+
+  it.scopedLive("G3: the request reference goes in every request item too", () =>
+    Effect.gen(function*() {
+      const sim = yield* startSim()
+      const files = yield* bodies
+      const run = yield* stpp(["request", "--body", files.auth], sim.env)
+      expect(run.code).toBe(0)
+      const [line] = lines(run.stdout)
+      const [logged] = sim.gateway.requestLog()
+      expect(logged.requestreference).toBe(line.reference)
+      expect(logged.itemReferences).toEqual([line.reference])
+      expect(logged.versioninfo).toMatch(/^Node::.+::stpp-connect_/)
+    }))
+
   it.scopedLive(
     "exit 2: bad options, bad variables, missing credentials, bad body: a one-line message, nothing sent",
     () =>
@@ -465,7 +532,7 @@ describe("stpp demo", () => {
   it.live("runs every step as expected (exit 0) and prints no card number", () =>
     Effect.gen(function*() {
       const run = yield* stpp(["demo"], {}, 60_000)
-      expect(run.stdout).toContain("All 5 steps behaved as expected")
+      expect(run.stdout).toContain("All 6 steps behaved as expected")
       expect(run.code).toBe(0)
       expect(run.stdout).toContain("411111######1111")
       expectNoCardNumber(run.stdout + run.stderr)

@@ -10,12 +10,19 @@
  * @since 0.1.0
  */
 import type * as ConnectionError from "@stpp/connect/ConnectionError"
+import * as Redact from "@stpp/connect/Redact"
 import * as Data from "effect/Data"
 
-const PAN_LIKE = /\d(?:[ -]?\d){11,18}/g
+const MAX_TEXT = 200
 
-/** Masks anything that looks like a card number in text the gateway sent back (L1). */
-const safeText = (text: string): string => text.slice(0, 200).replace(PAN_LIKE, "[number removed]")
+/**
+ * Text the gateway sent back, made safe: masked first by `Redact.string` (so a card number split
+ * by the cut cannot survive as a shorter run of digits), then cut to 200 characters (L1).
+ */
+const safeText = (text: string): string => {
+  const masked = Redact.string(text)
+  return masked.length > MAX_TEXT ? masked.slice(0, MAX_TEXT - 1) + "…" : masked
+}
 
 const ref = (reference: string | undefined): string => reference === undefined ? "" : ` (reference ${reference})`
 
@@ -37,42 +44,152 @@ export class InvalidRequest extends Data.TaggedError("InvalidRequest")<{
 }
 
 /**
- * errorcode 30000: the gateway rejected a field.
+ * errorcode 30000: the gateway rejected a field. Only field names the API documents are kept:
+ * `errordata` is the gateway's free text and could echo a value (a card number, an expiry date),
+ * so anything else in it is never repeated.
  *
  * @since 0.1.0
  * @category errors
  */
 export class InvalidField extends Data.TaggedError("InvalidField")<{
   readonly code: string
-  /** From `errordata`; "unknown" when the gateway did not say. */
+  /** The documented field names from `errordata`, joined by ", "; "unknown" when none was a known name. */
   readonly field: string
+  /** The documented field names the gateway named (empty when it named none the client knows). */
+  readonly fields?: ReadonlyArray<string> | undefined
   readonly requestType: string | undefined
   readonly reference: string
 }> {
   get message(): string {
-    return `the gateway rejected the field "${this.field}" of the ${this.requestType ?? "request"}${
+    const what = this.field === "unknown" ? "a field" : `the field "${this.field}"`
+    const hidden = this.field === "unknown" ? " (the gateway's errordata is not repeated: it may hold a value)" : ""
+    return `the gateway rejected ${what} of the ${this.requestType ?? "request"}${
       ref(this.reference)
-    } (errorcode ${this.code}): fix the value and send again`
+    } (errorcode ${this.code})${hidden}: fix the value and send again`
   }
 }
 
 /**
- * errorcode 60022: the web-services user or password was not accepted.
+ * The web-services user or password was not accepted: HTTP 401 with an HTML page (how the gateway
+ * answers bad Basic-auth credentials; nothing was processed) or errorcode 60022.
  *
  * @since 0.1.0
  * @category errors
  */
 export class Unauthenticated extends Data.TaggedError("Unauthenticated")<{
+  /** "60022", or "401" for the HTTP status. */
   readonly code: string
   readonly username: string
   readonly reference: string
+  /** Where the credentials came from: `Config` (STPP_USERNAME / STPP_PASSWORD) or code. */
+  readonly credentialsFrom?: "config" | "code" | undefined
+  /** 401 when the gateway answered with an HTTP status rather than an errorcode. */
+  readonly httpStatus?: number | undefined
 }> {
   get message(): string {
+    const how = this.httpStatus === undefined ? `errorcode ${this.code}` : `HTTP ${this.httpStatus}`
+    const fix = this.credentialsFrom === "code"
+      ? "check the username and password given in code (GatewayClient.layer / make)"
+      : "check STPP_USERNAME and STPP_PASSWORD"
     return `the gateway did not accept the web-services user "${this.username}"${
       ref(this.reference)
-    } (errorcode ${this.code}): check STPP_USERNAME and STPP_PASSWORD`
+    } (${how}; nothing was processed): ${fix}`
   }
 }
+
+/**
+ * errorcodes 60010, 60034 and 99999: "the final status is not known" (a communication problem
+ * between the gateway and a bank or third party). For a payment this is an unknown outcome exactly
+ * like a reset after sending: never resend it; look it up (`authOrLookup` does), and if the lookup
+ * still shows the unknown status, contact the gateway's support with the request reference.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class FinalStatusUnknown extends Data.TaggedError("FinalStatusUnknown")<{
+  readonly code: string
+  /** The gateway's message, masked and cut. */
+  readonly errormessage: string
+  readonly requestType: string | undefined
+  readonly reference: string
+  readonly transactionreference: string | undefined
+}> {
+  get message(): string {
+    return `the gateway answered errorcode ${this.code} ("${this.errormessage}") to the ${
+      this.requestType ?? "request"
+    }${
+      ref(this.reference)
+    }: the final status is not known; do not resend: look the transaction up, and if it is still unknown contact the gateway's support with reference ${this.reference}`
+  }
+}
+
+/**
+ * errorcode 10205: the gateway could not parse the request's JSON. Nothing was processed.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class MalformedRequest extends Data.TaggedError("MalformedRequest")<{
+  readonly code: string
+  readonly reference: string
+}> {
+  get message(): string {
+    return `the gateway could not parse the request${
+      ref(this.reference)
+    } as JSON (errorcode ${this.code}); nothing was processed: send UTF-8 JSON`
+  }
+}
+
+/**
+ * A request the gateway refused for its kind, its filter or its target, with the documented
+ * meaning of the code. Nothing was processed. `reason`:
+ * - `invalid-request-type` (60018): the request type, or the chain of types, is not one the gateway knows;
+ * - `no-searchable-filter` (60019): a TRANSACTIONQUERY/UPDATE needs a filter beyond the site reference;
+ * - `not-updatable` (60017): the transaction can no longer be updated (settled or cancelled);
+ * - `no-valid-updates` (60013), `not-found` (60014), `settle-amount-too-large` (60016);
+ * - `missing-parent` (20004), `refund-needs-settled-parent` (20005, 20012), `refund-needs-auth-parent` (20006),
+ *   `refund-amount-too-great` (20007), `refund-of-decline` (20011), `amount-override` (20014),
+ *   `currency-override` (20015), and the other 20004-20040 parent rules as `parent-rule`.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class RequestRejected extends Data.TaggedError("RequestRejected")<{
+  readonly code: string
+  readonly reason: RejectionReason
+  /** The documented meaning of the code. */
+  readonly meaning: string
+  readonly requestType: string | undefined
+  readonly reference: string
+}> {
+  get message(): string {
+    return `the gateway rejected the ${this.requestType ?? "request"}${
+      ref(this.reference)
+    } with errorcode ${this.code} (${this.meaning}); nothing was processed`
+  }
+}
+
+/**
+ * Why a request was rejected (see {@link RequestRejected}).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type RejectionReason =
+  | "invalid-request-type"
+  | "no-searchable-filter"
+  | "not-updatable"
+  | "no-valid-updates"
+  | "not-found"
+  | "settle-amount-too-large"
+  | "missing-parent"
+  | "refund-needs-settled-parent"
+  | "refund-needs-auth-parent"
+  | "refund-amount-too-great"
+  | "refund-of-decline"
+  | "amount-override"
+  | "currency-override"
+  | "parent-rule"
 
 /**
  * errorcodes 50000-50014 and 60020: the gateway could not complete the request upstream (acquirer
@@ -102,7 +219,7 @@ export class UpstreamUnavailable extends Data.TaggedError("UpstreamUnavailable")
  */
 export class GatewayFailure extends Data.TaggedError("GatewayFailure")<{
   readonly code: string
-  /** The gateway's own message, cut to 200 characters with anything like a card number removed. */
+  /** The gateway's own message, masked (anything like a card number removed), then cut to 200 characters. */
   readonly errormessage: string
   readonly requestType: string | undefined
   readonly reference: string
@@ -218,6 +335,33 @@ export class LookupFailed extends Data.TaggedError("LookupFailed")<{
 }
 
 /**
+ * The payment's outcome was unknown (errorcode 60010, 60034 or 99999, or no usable answer) and the
+ * lookup found the transaction still in that unknown state: only the gateway's support can say
+ * what happened. Do not resend; contact support with the request reference.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ContactSupport extends Data.TaggedError("ContactSupport")<{
+  readonly orderreference: string
+  /** The request reference of the payment: what support needs. */
+  readonly reference: string | undefined
+  /** The errorcode the transaction still shows. */
+  readonly code: string
+  readonly transactionreference: string | undefined
+  /** The tag of the error that made the outcome unknown. */
+  readonly after: string
+}> {
+  get message(): string {
+    return `the payment with order reference ${this.orderreference}${
+      ref(this.reference)
+    } still shows errorcode ${this.code} (the final status is not known)${
+      this.transactionreference === undefined ? "" : ` as transaction ${this.transactionreference}`
+    }: do not resend; contact the gateway's support with request reference ${this.reference ?? "(none)"}`
+  }
+}
+
+/**
  * The connection's own errors, passed through unchanged.
  *
  * @since 0.1.0
@@ -239,7 +383,22 @@ export type ResponseError = HttpStatusError | MalformedResponse | ReferenceMisma
  * @since 0.1.0
  * @category errors
  */
-export type ErrorCodeError = InvalidField | Unauthenticated | UpstreamUnavailable | GatewayFailure
+export type ErrorCodeError =
+  | InvalidField
+  | Unauthenticated
+  | UpstreamUnavailable
+  | FinalStatusUnknown
+  | MalformedRequest
+  | RequestRejected
+  | GatewayFailure
+
+/**
+ * The errorcode errors `authOrLookup` can still fail with (`FinalStatusUnknown` it resolves).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type AnsweredError = Exclude<ErrorCodeError, FinalStatusUnknown>
 
 /**
  * Everything a gateway call can fail with.
@@ -251,7 +410,7 @@ export type GatewayError = InvalidRequest | TransportError | ResponseError | Err
 
 /**
  * What `authOrLookup` can fail with: never an outcome-unknown error, which it has resolved into a
- * result, `PaymentNotFound` or `LookupFailed`.
+ * result, `PaymentNotFound`, `ContactSupport` or `LookupFailed`.
  *
  * @since 0.1.0
  * @category errors
@@ -261,8 +420,9 @@ export type AuthOrLookupError =
   | ConnectionError.NotSent
   | ConnectionError.Refused
   | HttpStatusError
-  | ErrorCodeError
+  | AnsweredError
   | PaymentNotFound
+  | ContactSupport
   | LookupFailed
 
 /**
@@ -274,9 +434,14 @@ export type AuthOrLookupError =
  */
 export const isOutcomeUnknown = (
   error: GatewayError
-): error is ConnectionError.OutcomeUnknown | MalformedResponse | ReferenceMismatch | HttpStatusError =>
+): error is
+  | ConnectionError.OutcomeUnknown
+  | MalformedResponse
+  | ReferenceMismatch
+  | HttpStatusError
+  | FinalStatusUnknown =>
   error._tag === "OutcomeUnknown" || error._tag === "MalformedResponse" || error._tag === "ReferenceMismatch" ||
-  (error._tag === "HttpStatusError" && error.status >= 500)
+  error._tag === "FinalStatusUnknown" || (error._tag === "HttpStatusError" && error.status >= 500)
 
 /** @internal */
 export const safeGatewayText = safeText

@@ -10,6 +10,7 @@ import * as Redacted from "effect/Redacted"
 import * as GatewayServer from "../../simulator/src/GatewayServer.js"
 import * as Simulator from "../../simulator/src/Simulator.js"
 import * as GatewayClient from "../src/GatewayClient.js"
+import * as GatewayError from "../src/GatewayError.js"
 
 const VISA = "4111111111111111"
 const DECLINE_CARD = "4000000000000002"
@@ -77,7 +78,7 @@ const echo = (body: unknown, reference: string, items: Array<unknown>) => ({
 })
 
 describe("GatewayClient (scripted connection)", () => {
-  it.effect("sends the envelope with the headers, Basic auth and a fresh A+8 reference; card fields only in the body", () => {
+  it.effect("G3: sends the envelope with the headers, Basic auth and a fresh A+8 reference in header and every item; card fields only in the body", () => {
     const { calls, client } = scripted((req, body) =>
       Effect.succeed(
         echo(body, req.reference!, [{
@@ -98,8 +99,10 @@ describe("GatewayClient (scripted connection)", () => {
       expect(call.headers).toEqual({
         "content-type": "application/json;charset=utf-8",
         accept: "application/json",
-        requestreference: call.reference
+        requestreference: call.reference,
+        versioninfo: GatewayClient.VERSION_INFO
       })
+      expect(GatewayClient.VERSION_INFO).toMatch(/^Node::\d+\.\d+\.\d+::stpp-connect_0\.1\.0::/)
       expect(call.auth?.username).toBe("ws@example.test")
       expect(Redacted.value(call.auth!.password)).toBe("s3cret-pw")
       const body = JSON.parse(String(call.body))
@@ -109,8 +112,10 @@ describe("GatewayClient (scripted connection)", () => {
         requesttypedescriptions: ["AUTH"],
         sitereference: "test_site1",
         pan: VISA,
-        securitycode: "123"
+        securitycode: "123",
+        requestreference: call.reference
       })
+      expect(body.libraryversion).toBe("stpp-connect_0.1.0")
       noCardData(JSON.stringify(outcome))
       noCardData(String(outcome))
     }).pipe(Effect.provide(client))
@@ -135,7 +140,7 @@ describe("GatewayClient (scripted connection)", () => {
       { errorcode: "60022", errormessage: "Unauthenticated" },
       { errorcode: "50003", errormessage: "Communication error" },
       { errorcode: "60020", errormessage: "Issuer unavailable" },
-      { errorcode: "20004", errormessage: `card ${VISA} is odd` }
+      { errorcode: "12345", errormessage: `card ${VISA} is odd` }
     ]
     let i = 0
     const { client } = scripted((req, body) => Effect.succeed(echo(body, req.reference!, [items[i++]])))
@@ -158,8 +163,265 @@ describe("GatewayClient (scripted connection)", () => {
         "GatewayFailure"
       ])
       expect(messages[0]).toContain(`"pan"`)
-      expect(messages[1]).toContain("STPP_USERNAME")
+      expect(messages[1]).toContain("given in code")
       noCardData(messages.join("\n"))
+    }).pipe(Effect.provide(client))
+  })
+
+  it.effect("G1: each errorcode family is its typed error with its documented meaning", () => {
+    const items: Array<Record<string, unknown>> = [
+      { errorcode: "60018", errormessage: "Invalid requesttype", requesttypedescription: "ERROR" },
+      {
+        errorcode: "60019",
+        errormessage: "No searchable filter specified",
+        requesttypedescription: "TRANSACTIONUPDATE"
+      },
+      { errorcode: "60017", errormessage: "Transaction not updatable" },
+      {
+        errorcode: "10205",
+        errormessage: "Malformed JSON",
+        errordata: ["invalid json"],
+        requesttypedescription: "ERROR"
+      },
+      { errorcode: "20004", errormessage: "Missing parent" },
+      { errorcode: "20005", errormessage: "Refund requires settled parent or parent thats due to settle today" },
+      { errorcode: "20007", errormessage: "Refund amount too great" },
+      { errorcode: "20015", errormessage: "Cannot override currency in child transaction" },
+      { errorcode: "60034", errormessage: "Manual investigation required" },
+      { errorcode: "99999", errormessage: "Unknown error" },
+      { errorcode: "71000", errormessage: "Soft Decline" }
+    ]
+    let i = 0
+    const { client } = scripted((req, body) => Effect.succeed(echo(body, req.reference!, [items[i++]])))
+    return Effect.gen(function*() {
+      const gateway = yield* GatewayClient.GatewayClient
+      const seen: Array<string> = []
+      for (let k = 0; k < items.length - 1; k++) {
+        const e = yield* Effect.flip(gateway.refund({ parenttransactionreference: "1-9-1" }))
+        seen.push(e._tag === "RequestRejected" ? `${e._tag}:${e.reason}` : e._tag)
+        if (e._tag === "FinalStatusUnknown") {
+          expect(GatewayError.isOutcomeUnknown(e)).toBe(true)
+          expect(e.message).toContain("contact the gateway's support")
+        }
+      }
+      expect(seen).toEqual([
+        "RequestRejected:invalid-request-type",
+        "RequestRejected:no-searchable-filter",
+        "RequestRejected:not-updatable",
+        "MalformedRequest",
+        "RequestRejected:missing-parent",
+        "RequestRejected:refund-needs-settled-parent",
+        "RequestRejected:refund-amount-too-great",
+        "RequestRejected:currency-override",
+        "FinalStatusUnknown",
+        "FinalStatusUnknown"
+      ])
+      const soft = yield* gateway.auth(payment("o-soft"))
+      expect(soft._tag).toBe("SoftDeclined")
+    }).pipe(Effect.provide(client))
+  })
+
+  it.effect("G1: 60010 on AUTH is outcome unknown; authOrLookup looks it up and never sends a second AUTH", () => {
+    const { calls, client } = scripted((req, body) => {
+      const item = (body as { request: Array<Record<string, unknown>> }).request[0]
+      const type = (item.requesttypedescriptions as Array<string>)[0]
+      const order = (item.filter as { orderreference?: Array<{ value: string }> } | undefined)?.orderreference?.[0]
+        .value
+      if (type === "AUTH") {
+        return Effect.succeed(echo(body, req.reference!, [{ errorcode: "60010", errormessage: "Bank System Error" }]))
+      }
+      const record = order === "o-found"
+        ? { requesttypedescription: "AUTH", errorcode: "0", transactionreference: "1-9-7", orderreference: order }
+        : { requesttypedescription: "AUTH", errorcode: "60010", transactionreference: "1-9-8", orderreference: order }
+      return Effect.succeed(echo(body, req.reference!, [{ errorcode: "0", found: "1", records: [record] }]))
+    })
+    return Effect.gen(function*() {
+      const gateway = yield* GatewayClient.GatewayClient
+      const plain = yield* Effect.flip(gateway.auth(payment("o-plain")))
+      expect(plain._tag).toBe("FinalStatusUnknown")
+      expect(GatewayError.isOutcomeUnknown(plain)).toBe(true)
+      if (plain._tag !== "FinalStatusUnknown") return
+      expect(plain.code).toBe("60010")
+      expect(plain.reference).toBe(calls[0].reference)
+
+      const found = yield* gateway.authOrLookup(payment("o-found"))
+      expect(found._tag).toBe("Authorised")
+      expect(found.recovered).toBe(true)
+
+      const still = yield* Effect.flip(gateway.authOrLookup(payment("o-still")))
+      expect(still._tag).toBe("ContactSupport")
+      if (still._tag !== "ContactSupport") return
+      const authRef = calls[calls.length - 2].reference
+      expect(still.reference).toBe(authRef)
+      expect(still.code).toBe("60010")
+      expect(still.message).toContain(`contact the gateway's support with request reference ${authRef}`)
+      const types = calls.map((c) => JSON.parse(String(c.body)).request[0].requesttypedescriptions[0])
+      expect(types).toEqual(["AUTH", "AUTH", "TRANSACTIONQUERY", "AUTH", "TRANSACTIONQUERY"])
+    }).pipe(Effect.provide(client))
+  })
+
+  it.effect("G1 / issue 17: InvalidField names only a documented field; errordata holding card data is never echoed", () => {
+    const items = [
+      { errorcode: "30000", errormessage: "Invalid field", errordata: [VISA] },
+      { errorcode: "30000", errormessage: "Invalid field", errordata: ["expirydate", "12/2030"] },
+      { errorcode: "30000", errormessage: "Invalid field", errordata: ["eyJhbGciOiJIUzI1NiJ9.eyJ0IjoxfQ.sig"] }
+    ]
+    let i = 0
+    const { client } = scripted((req, body) => Effect.succeed(echo(body, req.reference!, [items[i++]])))
+    return Effect.gen(function*() {
+      const gateway = yield* GatewayClient.GatewayClient
+      const errors = [
+        yield* Effect.flip(gateway.auth(payment("f-1"))),
+        yield* Effect.flip(gateway.auth(payment("f-2"))),
+        yield* Effect.flip(gateway.auth(payment("f-3")))
+      ]
+      expect(errors.map((e) => e._tag)).toEqual(["InvalidField", "InvalidField", "InvalidField"])
+      const fields = errors.map((e) => e._tag === "InvalidField" ? e.field : "")
+      expect(fields).toEqual(["unknown", "expirydate", "unknown"])
+      expect(errors[0].message).toContain("a field")
+      const all = errors.map((e) => `${e.message} ${JSON.stringify(e)}`).join("\n")
+      noCardData(all)
+      expect(all.includes("eyJhbGciOiJIUzI1NiJ9")).toBe(false)
+    }).pipe(Effect.provide(client))
+  })
+
+  it.effect("G1: an unknown code keeps its code and message, masked before it is cut", () => {
+    // the card number straddles the 200-character cut: cutting first would leave 12 digits unmasked
+    const text = "x".repeat(190) + VISA + " tail"
+    const { client } = scripted((req, body) =>
+      Effect.succeed(echo(body, req.reference!, [{ errorcode: "12345", errormessage: text }]))
+    )
+    return Effect.gen(function*() {
+      const gateway = yield* GatewayClient.GatewayClient
+      const e = yield* Effect.flip(gateway.auth(payment("u-1")))
+      expect(e._tag).toBe("GatewayFailure")
+      if (e._tag !== "GatewayFailure") return
+      expect(e.code).toBe("12345")
+      expect(e.errormessage.length).toBeLessThanOrEqual(200)
+      expect(e.errormessage).not.toMatch(/\d{7,}/)
+      noCardData(e.message)
+    }).pipe(Effect.provide(client))
+  })
+
+  it.effect("G2: HTTP 401 is Unauthenticated (nothing processed), naming where the credentials came from", () => {
+    const page = "<html><head><title>401 Authorization Required</title></head></html>"
+    const { client } = scripted(() => Effect.succeed({ status: 401, text: page }))
+    const fromConfig = GatewayClient.layerConfig.pipe(
+      Layer.provide(Layer.succeed(ConnectionService.ConnectionService, {
+        endpoint: { host: "h", port: 443 },
+        request: () =>
+          Effect.succeed({
+            status: 401,
+            headers: {},
+            body: encoder.encode(page),
+            address: "127.0.0.9",
+            attempts: 1,
+            reused: false,
+            elapsedMillis: 1
+          })
+      })),
+      Layer.provide(Layer.setConfigProvider(
+        ConfigProvider.fromMap(new Map([["STPP_USERNAME", "ws@cfg.test"], ["STPP_PASSWORD", "pw-from-env"]]))
+      ))
+    )
+    return Effect.gen(function*() {
+      const inCode = yield* Effect.flip(
+        Effect.flatMap(GatewayClient.GatewayClient, (g) => g.transactionQuery({ orderreference: "o" })).pipe(
+          Effect.provide(client)
+        )
+      )
+      expect(inCode._tag).toBe("Unauthenticated")
+      expect(GatewayError.isOutcomeUnknown(inCode)).toBe(false)
+      expect(inCode.message).toContain("HTTP 401")
+      expect(inCode.message).toContain("given in code")
+      const inConfig = yield* Effect.flip(
+        Effect.flatMap(GatewayClient.GatewayClient, (g) => g.auth({ ...payment("o"), sitereference: "s" })).pipe(
+          Effect.provide(fromConfig)
+        )
+      )
+      expect(inConfig._tag).toBe("Unauthenticated")
+      expect(inConfig.message).toContain("STPP_USERNAME and STPP_PASSWORD")
+      expect(inConfig.message.includes("pw-from-env")).toBe(false)
+    })
+  })
+
+  it.effect("G3: an item echoing another requestreference is a ReferenceMismatch", () => {
+    const { client } = scripted((req, body) =>
+      Effect.succeed(echo(body, req.reference!, [{ errorcode: "0", requestreference: "Aother000" }]))
+    )
+    return Effect.gen(function*() {
+      const gateway = yield* GatewayClient.GatewayClient
+      const e = yield* Effect.flip(gateway.auth(payment("r-1")))
+      expect(e._tag).toBe("ReferenceMismatch")
+    }).pipe(Effect.provide(client))
+  })
+
+  it.effect("G5: TRANSACTIONQUERY takes plain values and needs a searchable filter; TRANSACTIONUPDATE writes settlebaseamount", () => {
+    const { calls, client } = scripted((req, body) =>
+      Effect.succeed(echo(body, req.reference!, [{ errorcode: "0", found: "0", records: [] }]))
+    )
+    return Effect.gen(function*() {
+      const gateway = yield* GatewayClient.GatewayClient
+      const none = yield* Effect.flip(gateway.transactionQuery({ sitereference: "test_site1" }))
+      expect(none._tag).toBe("InvalidRequest")
+      expect(none.message).toContain("at least one of")
+      expect(calls.length).toBe(0)
+      yield* gateway.transactionQuery({ orderreference: "o-1", starttimestamp: new Date(Date.UTC(2026, 0, 1)) })
+      yield* gateway.transactionUpdate({
+        filter: { transactionreference: "1-9-1" },
+        updates: { settlebaseamount: "500" }
+      })
+      const [query, update] = calls.map((c) => JSON.parse(String(c.body)).request[0])
+      expect(query.filter).toEqual({
+        orderreference: [{ value: "o-1" }],
+        starttimestamp: [{ value: "2026-01-01 00:00:00" }],
+        sitereference: [{ value: "test_site1" }]
+      })
+      expect(update.updates).toEqual({ settlebaseamount: "500" })
+    }).pipe(Effect.provide(client))
+  })
+
+  it.effect("G5: a chain answers one typed result per processed type; an enrolled THREEDQUERY+AUTH answers the THREEDQUERY alone", () => {
+    const answers: Array<Array<unknown>> = [
+      [
+        { requesttypedescription: "ACCOUNTCHECK", errorcode: "0", transactionreference: "1-9-1" },
+        {
+          requesttypedescription: "AUTH",
+          errorcode: "0",
+          transactionreference: "1-9-2",
+          parenttransactionreference: "1-9-1"
+        }
+      ],
+      [{ requesttypedescription: "THREEDQUERY", errorcode: "0", enrolled: "Y", acsurl: "https://acs.test/", md: "m" }],
+      [
+        { requesttypedescription: "AUTH", errorcode: "0", transactionreference: "1-9-3" },
+        {
+          requesttypedescription: "SUBSCRIPTION",
+          errorcode: "0",
+          transactionreference: "1-9-4",
+          subscriptionnumber: "1"
+        }
+      ]
+    ]
+    let i = 0
+    const { calls, client } = scripted((req, body) => Effect.succeed(echo(body, req.reference!, answers[i++])))
+    return Effect.gen(function*() {
+      const gateway = yield* GatewayClient.GatewayClient
+      const ac = yield* gateway.chain(["ACCOUNTCHECK", "AUTH"], payment("c-1"))
+      expect(ac.accountCheck?._tag).toBe("Authorised")
+      expect(ac.auth?._tag).toBe("Authorised")
+      const td = yield* gateway.chain(["THREEDQUERY", "AUTH"], { ...payment("c-2"), termurl: "https://shop.test/3ds" })
+      expect(td.threeDQuery?.enrolled).toBe("Y")
+      expect(td.auth).toBeUndefined()
+      const sub = yield* gateway.chain(["AUTH", "SUBSCRIPTION"], {
+        ...payment("c-3"),
+        subscriptiontype: "RECURRING",
+        subscriptionunit: "MONTH",
+        subscriptionfrequency: "1",
+        subscriptionfinalnumber: "12"
+      })
+      expect(sub.subscription?._tag).toBe("Subscribed")
+      expect(JSON.parse(String(calls[2].body)).request[0].requesttypedescriptions).toEqual(["AUTH", "SUBSCRIPTION"])
     }).pipe(Effect.provide(client))
   })
 
@@ -170,9 +432,9 @@ describe("GatewayClient (scripted connection)", () => {
     return Effect.gen(function*() {
       const gateway = yield* GatewayClient.GatewayClient
       const errors = [
-        yield* Effect.flip(gateway.transactionQuery({})),
-        yield* Effect.flip(gateway.transactionQuery({})),
-        yield* Effect.flip(gateway.transactionQuery({}))
+        yield* Effect.flip(gateway.transactionQuery({ orderreference: "o-q" })),
+        yield* Effect.flip(gateway.transactionQuery({ orderreference: "o-q" })),
+        yield* Effect.flip(gateway.transactionQuery({ orderreference: "o-q" }))
       ]
       expect(errors.map((e) => e._tag)).toEqual(["HttpStatusError", "MalformedResponse", "MalformedResponse"])
       expect(errors[1].message).toContain("not-json")
@@ -314,7 +576,7 @@ describe("GatewayClient against the simulator (real sockets, live ConnectionServ
     Effect.gen(function*() {
       const { gateway, sim } = yield* live()
       for (const a of sim.addresses) yield* sim.setFault(a, GatewayServer.Fault.WrongReference())
-      const error = yield* Effect.flip(gateway.transactionQuery({}))
+      const error = yield* Effect.flip(gateway.transactionQuery({ orderreference: "o-q" }))
       expect(error._tag).toBe("ReferenceMismatch")
     }))
 
@@ -338,6 +600,43 @@ describe("GatewayClient against the simulator (real sockets, live ConnectionServ
       expect(log.filter((r) => r.requestTypes.includes("AUTH")).length).toBe(2) // live-4 and live-5, once each
       expect(log.filter((r) => r.requestTypes.includes("TRANSACTIONQUERY")).length).toBe(1)
       noCardData(output)
+    }))
+
+  it.scopedLive("G1: a 60010 answer to a processed AUTH: authOrLookup finds the payment by lookup, one charge", () =>
+    Effect.gen(function*() {
+      const { gateway, sim } = yield* live()
+      // The AUTH is processed and recorded, but its answer says 60010 (the bank's answer was lost).
+      for (const a of sim.addresses) {
+        yield* sim.setFault(a, GatewayServer.Fault.ErrorCode({ code: "60010", process: true, requestTypes: ["AUTH"] }))
+      }
+      const plain = yield* Effect.flip(gateway.auth(payment("live-60010-a")))
+      expect(plain._tag).toBe("FinalStatusUnknown")
+      expect(GatewayError.isOutcomeUnknown(plain)).toBe(true)
+      if (plain._tag !== "FinalStatusUnknown") return
+      expect(plain.code).toBe("60010")
+      expect(plain.reference).toMatch(/^A[a-z0-9]{8}$/)
+      const [outcome, output] = yield* captureOutput(gateway.authOrLookup(payment("live-60010-b")))
+      expect(outcome._tag).toBe("Authorised")
+      expect(outcome.recovered).toBe(true)
+      expect(authsFor(sim, "live-60010-b").length).toBe(1)
+      const log = sim.gateway.requestLog()
+      expect(log.filter((r) => r.requestTypes.includes("AUTH")).length).toBe(2) // one per payment, never resent
+      expect(log.filter((r) => r.requestTypes.includes("TRANSACTIONQUERY")).length).toBe(1)
+      noCardData(output)
+    }))
+
+  it.scopedLive("G1: the test bank's 60010 amount: the lookup still shows 60010, so the caller is told to contact support", () =>
+    Effect.gen(function*() {
+      const { gateway, sim } = yield* live()
+      const error = yield* Effect.flip(gateway.authOrLookup({ ...payment("live-60010-c"), baseamount: "60010" }))
+      expect(error._tag).toBe("ContactSupport")
+      if (error._tag !== "ContactSupport") return
+      expect(error.code).toBe("60010")
+      expect(error.reference).toMatch(/^A[a-z0-9]{8}$/)
+      expect(error.message).toContain(`contact the gateway's support with request reference ${error.reference}`)
+      expect(authsFor(sim, "live-60010-c").length).toBe(1)
+      expect(sim.gateway.requestLog().filter((r) => r.requestTypes.includes("AUTH")).length).toBe(1)
+      noCardData(error.message)
     }))
 
   it.scopedLive("authOrLookup: an unknown outcome the lookup cannot find is PaymentNotFound; a failed lookup is LookupFailed", () =>

@@ -27,7 +27,7 @@ describe("Requests", () => {
     Effect.gen(function*() {
       const auth = yield* Schema.decodeUnknown(Requests.Auth)(wireAuth)
       expect(Redacted.isRedacted(auth.pan)).toBe(true)
-      expect(Redacted.value(auth.pan)).toBe(PAN)
+      expect(Redacted.value(auth.pan!)).toBe(PAN)
       const shown = [String(auth.pan), JSON.stringify(auth), String(JSON.stringify({ auth })), `${auth.securitycode}`]
       for (const text of shown) {
         expect(text.includes(PAN)).toBe(false)
@@ -43,7 +43,12 @@ describe("Requests", () => {
       const envelope = Envelope.make("ws@example.test", [auth])
       expect(JSON.stringify(envelope).includes(PAN)).toBe(false)
       const wire = yield* Envelope.encode(envelope)
-      expect(JSON.parse(wire)).toEqual({ alias: "ws@example.test", version: "1.00", request: [wireAuth] })
+      expect(JSON.parse(wire)).toEqual({
+        alias: "ws@example.test",
+        version: "1.00",
+        request: [wireAuth],
+        libraryversion: Envelope.LIBRARY_VERSION
+      })
     }))
 
   it.effect("a bad field fails to encode without echoing the card values", () =>
@@ -75,6 +80,79 @@ describe("Requests", () => {
       const bad = yield* Effect.flip(decode({ requesttypedescriptions: ["PAYOUT"] }))
       expect(bad._tag).toBe("ParseError")
     }))
+})
+
+describe("Requests: no field is dropped (G4)", () => {
+  it.effect("G4: every documented AUTH field reaches the wire", () =>
+    Effect.gen(function*() {
+      const wire: Record<string, string> = { requesttypedescriptions: "AUTH" }
+      for (const f of Requests.AUTH_FIELDS) {
+        wire[f] = f === "baseamount"
+          ? "1050"
+          : f === "currencyiso3a"
+          ? "GBP"
+          : `v-${f}`
+      }
+      const auth = yield* Schema.decodeUnknown(Requests.Auth)({ ...wire, requesttypedescriptions: ["AUTH"] })
+      const text = yield* Envelope.encode(Envelope.make("u", [auth]), { requestreference: "Aabcdefgh" })
+      const item = JSON.parse(text).request[0]
+      for (const f of Requests.AUTH_FIELDS) expect([f, item[f]]).toEqual([f, wire[f]])
+      for (
+        const f of [
+          "credentialsonfile",
+          "parenttransactionreference",
+          "initiationreason",
+          "billingstreet",
+          "customerpostcode",
+          "settlestatus",
+          "settleduedate",
+          "threedresponse",
+          "cavv",
+          "eci"
+        ]
+      ) {
+        expect(Requests.AUTH_FIELDS).toContain(f)
+      }
+      expect(item.requestreference).toBe("Aabcdefgh")
+    }))
+
+  it.effect("G4: an unknown property fails naming it; extraFields passes verbatim; a typed name there is refused", () =>
+    Effect.gen(function*() {
+      const auth = yield* Schema.decodeUnknown(Requests.Auth)(wireAuth)
+      const stray = { ...auth, walletsource: "APPLEPAY" } as Requests.Auth
+      const error = yield* Effect.flip(Envelope.encode(Envelope.make("u", [stray])))
+      expect(error.message).toContain("walletsource")
+      expect(error.message.includes(PAN)).toBe(false)
+      const extra = yield* Envelope.encode(Envelope.make("u", [{ ...auth, extraFields: { walletsource: "APPLEPAY" } }]))
+      expect(JSON.parse(extra).request[0].walletsource).toBe("APPLEPAY")
+      expect(JSON.parse(extra).request[0].extraFields).toBeUndefined()
+      const typed = yield* Effect.flip(Envelope.encode(Envelope.make("u", [{ ...auth, extraFields: { pan: "x" } }])))
+      expect(typed.message).toContain("typed field")
+    }))
+
+  it.effect("G5: TRANSACTIONUPDATE writes settlebaseamount (the deprecated baseamount is written under that name)", () =>
+    Effect.gen(function*() {
+      const update: Requests.TransactionUpdate = {
+        requesttypedescriptions: ["TRANSACTIONUPDATE"],
+        filter: Requests.toFilter({ transactionreference: "1-9-1" }),
+        updates: { baseamount: "500" }
+      }
+      const item = JSON.parse(yield* Envelope.encode(Envelope.make("u", [update]))).request[0]
+      expect(item.updates).toEqual({ settlebaseamount: "500" })
+      expect(item.filter).toEqual({ transactionreference: [{ value: "1-9-1" }] })
+    }))
+
+  it("G5: plain filter values, several values and dates become the wire shape", () => {
+    expect(Requests.toFilter({
+      orderreference: ["a", "b"],
+      starttimestamp: new Date(Date.UTC(2026, 0, 2, 3, 4, 5)),
+      endtimestamp: "2026-01-03 00:00:00"
+    })).toEqual({
+      orderreference: [{ value: "a" }, { value: "b" }],
+      starttimestamp: [{ value: "2026-01-02 03:04:05" }],
+      endtimestamp: [{ value: "2026-01-03 00:00:00" }]
+    })
+  })
 })
 
 describe("Responses", () => {

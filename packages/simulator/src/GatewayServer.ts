@@ -10,6 +10,7 @@
  *
  * @since 0.1.0
  */
+import * as Clock from "effect/Clock"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Runtime from "effect/Runtime"
@@ -55,8 +56,16 @@ export type Fault = Data.TaggedEnum<{
   WrongReference: {}
   /** Process the request, then answer with a body that is not JSON. */
   Malformed: {}
-  /** Answer every request item with this gateway errorcode (e.g. "50003", "60020"), without processing it. */
-  ErrorCode: { readonly code: string }
+  /**
+   * Answer every request item with this gateway errorcode (e.g. "50003", "60020"), without
+   * processing it; with `process`, process (and record) the request first, so the answer's code
+   * hides what happened, as 60010 does when the bank's answer is lost. With `requestTypes`: only those.
+   */
+  ErrorCode: {
+    readonly code: string
+    readonly process?: boolean | undefined
+    readonly requestTypes?: ReadonlyArray<string> | undefined
+  }
 }>
 
 /**
@@ -83,6 +92,10 @@ export interface LoggedRequest {
   readonly address: string
   readonly requestreference: string
   readonly requestTypes: ReadonlyArray<string>
+  /** The `requestreference` of each request item (undefined where an item had none). */
+  readonly itemReferences?: ReadonlyArray<string | undefined> | undefined
+  /** The `versioninfo` header, when sent (library and runtime, for the gateway's support). */
+  readonly versioninfo?: string | undefined
   /** The fault in force when it arrived. */
   readonly fault: Fault["_tag"]
 }
@@ -207,6 +220,28 @@ const reset = (socket: Net.Socket): void => {
 const html = (status: number): string =>
   `<html><head><title>${status}</title></head><body><center><h1>${status}</h1></center><hr><center>nginx</center></body></html>\n`
 
+/** The error-code page's messages for the codes a fault is most often asked for. */
+const MESSAGES: Readonly<Record<string, string>> = {
+  "60010": "Bank System Error",
+  "99999": "Unknown error",
+  "71000": "Soft Decline"
+}
+
+/** How the gateway answers bad Basic-auth credentials (its troubleshooting page shows this page). */
+const UNAUTHORIZED_PAGE = `<!DOCTYPE HTML PUBLIC "-//IETF//DTD HTML 2.0//EN">
+<html><head>
+<title>401 Authorization Required</title>
+</head><body>
+<h1>Authorization Required</h1>
+<p>This server could not verify that you
+are authorized to access the document
+requested.  Either you supplied the wrong
+credentials (e.g., bad password), or your
+browser doesn't understand how to supply
+the credentials required.</p>
+</body></html>
+`
+
 /**
  * Starts the server in the current scope; closing the scope stops it and closes every connection.
  *
@@ -243,17 +278,35 @@ export const start = (options: Options): Effect.Effect<GatewayServer, GatewaySer
       } catch {
         parsed = false
       }
+      // Every type of every item, so a chain's AUTH counts as an AUTH.
       const types =
+        typeof envelope === "object" && envelope !== null && Array.isArray((envelope as { request?: unknown }).request)
+          ? (envelope as { request: Array<unknown> }).request.flatMap((r) =>
+            typeof r === "object" && r !== null &&
+              Array.isArray((r as { requesttypedescriptions?: unknown }).requesttypedescriptions)
+              ? (r as { requesttypedescriptions: Array<unknown> }).requesttypedescriptions.map(String)
+              : ["?"]
+          )
+          : []
+      const itemReferences =
         typeof envelope === "object" && envelope !== null && Array.isArray((envelope as { request?: unknown }).request)
           ? (envelope as { request: Array<unknown> }).request.map((r) =>
             typeof r === "object" && r !== null &&
-              Array.isArray((r as { requesttypedescriptions?: unknown }).requesttypedescriptions)
-              ? String((r as { requesttypedescriptions: Array<unknown> }).requesttypedescriptions[0])
-              : "?"
+              typeof (r as { requestreference?: unknown }).requestreference === "string"
+              ? (r as { requestreference: string }).requestreference
+              : undefined
           )
           : []
+      const versionHeader = req.headers["versioninfo"]
       node.requests += 1
-      log.push({ address: node.address, requestreference, requestTypes: types, fault: fault._tag })
+      log.push({
+        address: node.address,
+        requestreference,
+        requestTypes: types,
+        itemReferences,
+        versioninfo: typeof versionHeader === "string" ? versionHeader : undefined,
+        fault: fault._tag
+      })
 
       const send = (status: number, contentType: string, text: string, reference?: string) => {
         const headers: Record<string, string> = { "content-type": contentType }
@@ -268,28 +321,40 @@ export const start = (options: Options): Effect.Effect<GatewayServer, GatewaySer
         return send(fault.status, "text/html", html(fault.status))
       }
       if (req.method !== "POST") return send(405, "text/html", html(405))
-      if (!parsed) return send(400, "text/html", html(400))
-
-      const authorized = Api.authenticated(
-        req.headers.authorization,
-        (envelope as { alias?: unknown }).alias,
-        credentials
-      )
-      const answer = fault._tag === "ErrorCode"
+      // Basic auth is checked before the body is read as JSON: bad credentials are a 401 page.
+      if (!Api.authenticated(req.headers.authorization, credentials)) {
+        res.writeHead(401, {
+          "content-type": "text/html; charset=iso-8859-1",
+          "www-authenticate": "Basic realm=\"webservices\""
+        })
+        res.end(UNAUTHORIZED_PAGE)
+        return
+      }
+      const now = new Date(Runtime.runSync(runtime)(Clock.currentTimeMillis))
+      const ctx = { address: node.address, requestreference, now, sitereference: options.sitereference }
+      const codeApplies = fault._tag === "ErrorCode" && applies(fault.requestTypes)
+      const answer: { readonly response: Array<Record<string, unknown>> } = !parsed
+        ? { response: [Api.malformedJson(now)] }
+        : codeApplies && fault._tag === "ErrorCode" && fault.process !== true
         ? {
           response: types.map((t) => ({
             requesttypedescription: t,
             errorcode: fault.code,
-            errormessage: "Simulated upstream failure",
-            errordata: []
+            errormessage: MESSAGES[fault.code] ?? "Simulated upstream failure",
+            errordata: [],
+            transactionstartedtimestamp: Api.timestamp(now)
           }))
         }
-        : Api.handleEnvelope(envelope, authorized, store, {
-          address: node.address,
-          requestreference,
-          now: new Date(),
-          sitereference: options.sitereference
-        })
+        : Api.handleEnvelope(envelope, credentials, store, ctx)
+      if (codeApplies && fault._tag === "ErrorCode" && fault.process === true) {
+        // Processed and recorded as usual; only the answer carries the code.
+        for (const item of answer.response) {
+          item.errorcode = fault.code
+          item.errormessage = MESSAGES[fault.code] ?? "Simulated failure"
+          delete item.authcode
+          delete item.settlestatus
+        }
+      }
       const reference = fault._tag === "WrongReference" ? `A${"z".repeat(8)}` : requestreference
       const json = JSON.stringify({
         requestreference: reference,
@@ -495,7 +560,10 @@ export const start = (options: Options): Effect.Effect<GatewayServer, GatewaySer
       connectionsAccepted: sum((n) => n.accepted),
       handshakesCompleted: sum((n) => n.handshakes),
       requestLog: () => log.slice(),
-      transactions: () => store.transactions.map((t) => ({ ...t })),
+      transactions: () => {
+        Api.settle(store, new Date(Runtime.runSync(runtime)(Clock.currentTimeMillis)))
+        return store.transactions.map((t) => ({ ...t }))
+      },
       closeConnections
     } satisfies GatewayServer
   })

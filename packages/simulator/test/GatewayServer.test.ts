@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import * as TestClock from "effect/TestClock"
 import * as Https from "node:https"
 import type * as Net from "node:net"
 import * as Tls from "node:tls"
@@ -44,6 +45,8 @@ interface PostOptions {
   readonly reference?: string
   readonly agent?: Https.Agent
   readonly timeout?: number
+  /** A body sent as it is (e.g. malformed JSON). */
+  readonly raw?: string
 }
 
 /** A plain node https POST: the simulator tests use no library code of the client. */
@@ -53,7 +56,7 @@ const post = (
   options: PostOptions = {}
 ) =>
   Effect.async<Reply, NodeJS.ErrnoException>((resume) => {
-    const body = JSON.stringify(envelope)
+    const body = options.raw ?? JSON.stringify(envelope)
     const req = Https.request({
       host: options.address ?? A,
       port: ctx.server.port,
@@ -156,12 +159,106 @@ describe("GatewayServer: the JSON API", () => {
       expect(ctx.server.transactions().map((t) => t.errorcode)).toEqual(["70000", "70000", "0"])
     }))
 
-  it.scopedLive("wrong credentials are 60022 and nothing is recorded", () =>
+  it.scopedLive("G2/G6: wrong credentials are the HTML 401 page; an alias that is not the user is 60022; nothing is recorded", () =>
     Effect.gen(function*() {
       const ctx = yield* setup
       const reply = yield* post(ctx, auth(), { auth: `${USER}:wrong` })
-      expect(reply.json.response[0].errorcode).toBe("60022")
+      expect(reply.status).toBe(401)
+      expect(reply.headers["content-type"]).toMatch(/^text\/html/)
+      expect(reply.text).toContain("401 Authorization Required")
+      expect(reply.json).toBeUndefined()
+      const alias = yield* post(ctx, { ...auth(), alias: "someone@else.test" })
+      expect(alias.json.response[0].errorcode).toBe("60022")
       expect(ctx.server.transactions()).toEqual([])
+    }))
+
+  it.scopedLive("G6: malformed JSON is 10205 in JSON; an unknown type or chain is 60018, as the troubleshooting page shows", () =>
+    Effect.gen(function*() {
+      const ctx = yield* setup
+      const bad = yield* post(ctx, undefined, { raw: "{\"alias\": ", reference: "Amalformed" })
+      expect(bad.status).toBe(200)
+      expect(bad.json.requestreference).toBe("Amalformed")
+      expect(bad.json.response).toEqual([{
+        requesttypedescription: "ERROR",
+        transactionstartedtimestamp: expect.stringMatching(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/),
+        errorcode: "10205",
+        errormessage: "Malformed JSON",
+        errordata: ["invalid json"]
+      }])
+      const unknown = yield* post(ctx, auth({ requesttypedescriptions: ["PAYOUT"] }))
+      expect(unknown.json.response[0]).toMatchObject({ errorcode: "60018", requesttypedescription: "ERROR" })
+      const chain = yield* post(ctx, auth({ requesttypedescriptions: ["REFUND", "AUTH"] }))
+      expect(chain.json.response[0].errorcode).toBe("60018")
+      expect(ctx.server.transactions()).toEqual([])
+    }))
+
+  it.scopedLive("G6: the test bank's amounts: 70000 declines, 60010 is the bank-system error, 1050 is safe", () =>
+    Effect.gen(function*() {
+      const ctx = yield* setup
+      const codes: Array<string> = []
+      for (const baseamount of ["70000", "60010", "1050"]) {
+        const reply = yield* post(ctx, auth({ baseamount, orderreference: `amt-${baseamount}` }))
+        codes.push(reply.json.response[0].errorcode)
+      }
+      expect(codes).toEqual(["70000", "60010", "0"])
+      const q = yield* post(ctx, query({ orderreference: [{ value: "amt-60010" }] }))
+      expect(q.json.response[0].records[0].errorcode).toBe("60010")
+    }))
+
+  it.scopedLive("G5/G6: chains answer one item per processed type, each child naming its parent", () =>
+    Effect.gen(function*() {
+      const ctx = yield* setup
+      const ac = (yield* post(ctx, auth({ requesttypedescriptions: ["ACCOUNTCHECK", "AUTH"] }))).json.response
+      expect(ac.map((i: { requesttypedescription: string }) => i.requesttypedescription)).toEqual([
+        "ACCOUNTCHECK",
+        "AUTH"
+      ])
+      expect(ac[1].parenttransactionreference).toBe(ac[0].transactionreference)
+      const declined =
+        (yield* post(ctx, auth({ requesttypedescriptions: ["ACCOUNTCHECK", "AUTH"], pan: DECLINE_CARD })))
+          .json.response
+      expect(declined.length).toBe(1)
+      const enrolled =
+        (yield* post(ctx, auth({ requesttypedescriptions: ["THREEDQUERY", "AUTH"], pan: "4000000000001091" })))
+          .json.response
+      expect(enrolled.length).toBe(1)
+      expect(enrolled[0]).toMatchObject({ requesttypedescription: "THREEDQUERY", enrolled: "Y", errorcode: "0" })
+      expect(enrolled[0].acsurl).toMatch(/^https:/)
+      const frictionless = (yield* post(ctx, auth({ requesttypedescriptions: ["THREEDQUERY", "AUTH"] }))).json.response
+      expect(frictionless.map((i: { errorcode: string }) => i.errorcode)).toEqual(["0", "0"])
+      const sub = (yield* post(
+        ctx,
+        auth({
+          requesttypedescriptions: ["AUTH", "SUBSCRIPTION"],
+          subscriptiontype: "RECURRING",
+          subscriptionunit: "MONTH",
+          subscriptionfrequency: "1",
+          subscriptionfinalnumber: "12"
+        })
+      )).json.response
+      expect(sub[1]).toMatchObject({ requesttypedescription: "SUBSCRIPTION", errorcode: "0" })
+      expect(sub[1].parenttransactionreference).toBe(sub[0].transactionreference)
+      const risk = (yield* post(ctx, auth({ requesttypedescriptions: ["RISKDEC", "AUTH"] }))).json.response
+      expect(risk[0].fraudcontrolshieldstatuscode).toBe("ACCEPT")
+      expect(risk.length).toBe(2)
+    }))
+
+  it.scopedLive("G6: query timestamps filter by transactionstartedtimestamp; no searchable filter is 60019", () =>
+    Effect.gen(function*() {
+      const ctx = yield* setup
+      yield* post(ctx, auth({ orderreference: "ts-1" }))
+      const [t] = ctx.server.transactions()
+      const at = t.transactionstartedtimestamp
+      const inside = yield* post(ctx, query({ starttimestamp: [{ value: at }], endtimestamp: [{ value: at }] }))
+      expect(inside.json.response[0].found).toBe("1")
+      expect(inside.json.response[0].records[0].transactionstartedtimestamp).toBe(at)
+      const later = yield* post(ctx, query({ starttimestamp: [{ value: "2999-01-01 00:00:00" }] }))
+      expect(later.json.response[0].found).toBe("0")
+      const none = yield* post(ctx, query({ sitereference: [{ value: SITE }] }))
+      expect(none.json.response[0]).toMatchObject({
+        errorcode: "60019",
+        errormessage: "No searchable filter specified"
+      })
     }))
 
   it.scopedLive("TRANSACTIONQUERY answers from what was recorded (by order reference, across addresses)", () =>
@@ -177,6 +274,67 @@ describe("GatewayServer: the JSON API", () => {
       expect(item.records[0].requesttypedescription).toBe("AUTH")
       const none = yield* post(ctx, query({ orderreference: [{ value: "nope" }] }))
       expect(none.json.response[0].found).toBe("0")
+    }))
+})
+
+const refund = (parent: string, fields: Record<string, unknown> = {}) => ({
+  alias: USER,
+  version: "1.00",
+  request: [{ requesttypedescriptions: ["REFUND"], sitereference: SITE, parenttransactionreference: parent, ...fields }]
+})
+
+const update = (reference: string, updates: Record<string, unknown>) => ({
+  alias: USER,
+  version: "1.00",
+  request: [{
+    requesttypedescriptions: ["TRANSACTIONUPDATE"],
+    filter: { sitereference: [{ value: SITE }], transactionreference: [{ value: reference }] },
+    updates
+  }]
+})
+
+describe("GatewayServer: settlement on the clock, refunds and updates (G6)", () => {
+  // it.scoped: the server reads TestClock time; the requests are real sockets that never sleep.
+  it.scoped("G6: settlement advances with TestClock time; refunds only of settled parents; updates only while 0, 1 or 2", () =>
+    Effect.gen(function*() {
+      const ctx = yield* setup
+      const paid = (yield* post(ctx, auth({ orderreference: "s-1" }))).json.response[0]
+      const ref = paid.transactionreference
+      expect(paid.settlestatus).toBe("0")
+      const early = yield* post(ctx, refund(ref))
+      expect(early.json.response[0].errorcode).toBe("20005")
+      const cut = yield* post(ctx, update(ref, { settlebaseamount: "1000" }))
+      expect(cut.json.response[0].errorcode).toBe("0")
+      const tooLarge = yield* post(ctx, update(ref, { settlebaseamount: "99999" }))
+      expect(tooLarge.json.response[0].errorcode).toBe("60016")
+      const missing = yield* post(ctx, refund("9-9-999"))
+      expect(missing.json.response[0].errorcode).toBe("20004")
+
+      yield* TestClock.adjust("1 day")
+      const settled = (yield* post(ctx, query({ transactionreference: [{ value: ref }] }))).json.response[0]
+      expect(settled.records[0].settlestatus).toBe("100")
+      const late = yield* post(ctx, update(ref, { settlestatus: "3" }))
+      expect(late.json.response[0]).toMatchObject({ errorcode: "60017", errormessage: "Transaction not updatable" })
+      const tooMuch = yield* post(ctx, refund(ref, { baseamount: "1001" }))
+      expect(tooMuch.json.response[0].errorcode).toBe("20007")
+      const part = yield* post(ctx, refund(ref, { baseamount: "400" }))
+      expect(part.json.response[0]).toMatchObject({ errorcode: "0", parenttransactionreference: ref })
+      const rest = yield* post(ctx, refund(ref))
+      expect(rest.json.response[0].baseamount).toBe("600")
+      const more = yield* post(ctx, refund(ref, { baseamount: "1" }))
+      expect(more.json.response[0].errorcode).toBe("20007")
+
+      // a suspended payment never settles and can still be cancelled
+      const held = (yield* post(ctx, auth({ orderreference: "s-2", settlestatus: "2" }))).json.response[0]
+      yield* TestClock.adjust("3 days")
+      expect(ctx.server.transactions().find((t) => t.transactionreference === held.transactionreference)?.settlestatus)
+        .toBe("2")
+      const cancel = yield* post(ctx, update(held.transactionreference, { settlestatus: "3" }))
+      expect(cancel.json.response[0].errorcode).toBe("0")
+      const refundCancelled = yield* post(ctx, refund(held.transactionreference))
+      expect(refundCancelled.json.response[0].errorcode).toBe("20012")
+      const noUpdates = yield* post(ctx, update(ref, {}))
+      expect(noUpdates.json.response[0].errorcode).toBe("60013")
     }))
 })
 
@@ -299,6 +457,14 @@ describe("GatewayServer: faults, each seen from a client", () => {
       // WrongReference and Malformed processed the payment; HttpStatus and ErrorCode did not
       expect(ctx.server.transactions().length).toBe(2)
       expect(ctx.server.requestsReceived(A)).toBe(4)
+      // ErrorCode with process: recorded as authorised, answered 60010 (the answer was lost upstream)
+      yield* ctx.server.setFault(
+        A,
+        GatewayServer.Fault.ErrorCode({ code: "60010", process: true, requestTypes: ["AUTH"] })
+      )
+      const lost = yield* post(ctx, auth({ orderreference: "lost-1" }))
+      expect(lost.json.response[0].errorcode).toBe("60010")
+      expect(ctx.server.transactions().find((t) => t.orderreference === "lost-1")?.errorcode).toBe("0")
     }))
 
   it.scopedLive("only loopback addresses are accepted", () =>

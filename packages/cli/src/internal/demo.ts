@@ -274,19 +274,58 @@ const scenario = (sim: Simulator.Simulator, timeline: Timeline) =>
         timeline
       )
     )
+    results.push(
+      yield* step(
+        "5. Errorcode 60010, the final status is not known: a lookup, not a second charge",
+        Effect.gen(function*() {
+          yield* sim.setFault(
+            C,
+            GatewayServer.Fault.ErrorCode({ code: "60010", process: true, requestTypes: ["AUTH"] })
+          )
+          yield* say(`${C} will process the next AUTH, but answer it with errorcode 60010 (bank system error)`)
+          yield* say("GatewayClient.authOrLookup: an AUTH (order demo-5), then, on 60010, a TRANSACTIONQUERY")
+          const outcome = yield* gateway.authOrLookup({
+            baseamount: "3000",
+            currencyiso3a: "GBP",
+            accounttypedescription: "ECOM",
+            orderreference: "demo-5",
+            pan: Redacted.make(TEST_PAN),
+            expirydate: Redacted.make("12/2030"),
+            securitycode: Redacted.make("123")
+          }).pipe(Effect.either)
+          yield* sim.setFault(C, GatewayServer.Fault.None())
+          if (Either.isLeft(outcome)) return { ok: false, detail: `expected a result, got ${outcome.left._tag}` }
+          const found = outcome.right
+          yield* say(
+            `the answer said 60010 (outcome unknown: never resend); the lookup found it: ${found._tag}` +
+              `${found.recovered ? " (recovered by the lookup)" : ""}, transaction ${found.transactionreference ?? "?"}`
+          )
+          const auths = sim.transactions().filter((t) =>
+            t.orderreference === "demo-5" && t.requesttypedescription === "AUTH"
+          )
+          yield* say(`the simulator recorded ${plural(auths.length, "AUTH")} for order demo-5`)
+          yield* note("had the record still shown 60010, the result would be ContactSupport with the request reference")
+          return {
+            ok: found._tag === "Authorised" && found.recovered && auths.length === 1,
+            detail: `${found._tag} by lookup; exactly ${auths.length} charge`
+          }
+        }),
+        timeline
+      )
+    )
     return results
   })
 
 const refusedStep = (timeline: Timeline, logLevel: string, logFormat: string) =>
   step(
-    "5. A refused certificate",
+    "6. A refused certificate",
     Effect.scoped(Effect.gen(function*() {
       const { note, say } = timeline
       const sim = yield* Simulator.start({ addresses: [EXPIRED], leaf: "expired" })
       yield* say(`a second gateway on ${EXPIRED} serves a certificate that expired 30 days ago`)
       const settings = yield* demoSettings(sim, logLevel, logFormat)
       const result = yield* Effect.either(
-        Effect.flatMap(GatewayClient.GatewayClient, (g) => g.send([auth(sim, "demo-5")])).pipe(
+        Effect.flatMap(GatewayClient.GatewayClient, (g) => g.send([auth(sim, "demo-6")])).pipe(
           Effect.provide(clientLayer(sim, settings))
         )
       )
@@ -321,8 +360,8 @@ const demo = (logLevel: string, logFormat: string) =>
     )
     const settings = yield* demoSettings(sim, logLevel, logFormat)
     const first = yield* scenario(sim, timeline).pipe(Effect.provide(clientLayer(sim, settings)))
-    const fifth = yield* refusedStep(timeline, logLevel, logFormat)
-    const results = [...first, fifth]
+    const last = yield* refusedStep(timeline, logLevel, logFormat)
+    const results = [...first, last]
     const failed = results.filter((r) => !r.ok)
     yield* Console.log("")
     for (const r of results) yield* Console.log(`${r.ok ? "ok  " : "FAIL"} ${r.title}: ${r.detail}`)

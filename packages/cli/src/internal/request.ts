@@ -204,7 +204,28 @@ const unusable = (
   message: `${message}; the outcome is unknown: look the request up (reference ${reference}) before resending`
 })
 
+/** HTTP 401 (the gateway's HTML page) or errorcode 60022: the credentials were not accepted, nothing processed. */
+const unauthenticated = (
+  response: ConnectionService.GatewayResponse,
+  reference: string,
+  elapsedMs: number,
+  how: string
+): Line => ({
+  outcome: "unauthenticated",
+  address: response.address,
+  attempts: response.attempts,
+  elapsedMs,
+  error: "Unauthenticated",
+  response: null,
+  reference,
+  status: response.status,
+  reused: response.reused,
+  message:
+    `the gateway did not accept the web-services user (${how}; nothing was processed): check STPP_USERNAME and STPP_PASSWORD`
+})
+
 const answeredLine = (response: ConnectionService.GatewayResponse, reference: string, elapsedMs: number): Line => {
+  if (response.status === 401) return unauthenticated(response, reference, elapsedMs, "HTTP 401")
   if (response.status !== 200) {
     return unusable(response, reference, elapsedMs, "HttpStatusError", `the gateway answered HTTP ${response.status}`)
   }
@@ -224,14 +245,40 @@ const answeredLine = (response: ConnectionService.GatewayResponse, reference: st
       "the gateway's answer is not a response envelope"
     )
   }
-  if (decoded.right.requestreference !== reference) {
+  // The envelope and every item that echoes it must carry the reference sent (G3).
+  const echoed = [
+    decoded.right.requestreference,
+    ...decoded.right.response.map((i) => i.requestreference).filter((r): r is string => r !== undefined)
+  ].find((r) => r !== reference)
+  if (echoed !== undefined) {
     return unusable(
       response,
       reference,
       elapsedMs,
       "ReferenceMismatch",
-      `the answer carries requestreference ${Redact.string(decoded.right.requestreference)}, not ${reference}`
+      `the answer carries requestreference ${Redact.string(echoed)}, not ${reference}`
     )
+  }
+  const codes = decoded.right.response.map((i) => i.errorcode)
+  if (codes.includes(Responses.UNAUTHENTICATED)) {
+    return unauthenticated(response, reference, elapsedMs, `errorcode ${Responses.UNAUTHENTICATED}`)
+  }
+  const unknown = codes.find(Responses.isFinalStatusUnknown)
+  if (unknown !== undefined) {
+    // An answer, but one saying the final status is not known (G1): never resend, look it up.
+    return {
+      outcome: "outcome_unknown",
+      address: response.address,
+      attempts: response.attempts,
+      elapsedMs,
+      error: "FinalStatusUnknown",
+      response: Redact.value(json),
+      reference,
+      status: response.status,
+      reused: response.reused,
+      message:
+        `the gateway answered errorcode ${unknown}: the final status is not known; do not resend: look the request up (reference ${reference}), and if it is still unknown contact the gateway's support with that reference`
+    }
   }
   return {
     outcome: "ok",
@@ -249,7 +296,13 @@ const answeredLine = (response: ConnectionService.GatewayResponse, reference: st
 const sendOne = (service: ConnectionService.ConnectionService["Type"], p: Prepared): Effect.Effect<Line> =>
   Effect.gen(function*() {
     const reference = yield* GatewayClient.makeReference
-    const body = JSON.stringify({ alias: p.username, version: Envelope.VERSION, request: p.items })
+    // The reference goes in the header and in every request item, as the official libraries send it (G3).
+    const body = JSON.stringify({
+      alias: p.username,
+      version: Envelope.VERSION,
+      request: p.items.map((item) => ({ ...item, requestreference: reference })),
+      libraryversion: Envelope.LIBRARY_VERSION
+    })
     const started = yield* Clock.currentTimeMillis
     const result = yield* service.request(
       GatewayClient.wireRequest(body, { username: p.username, password: p.password }, reference)
@@ -280,6 +333,8 @@ const run = (p: Prepared): Effect.Effect<void, never, CliContext> =>
       const line = yield* sendOne(service, p)
       yield* Console.log(JSON.stringify(line))
       worst = Math.max(worst, exitCodes[line.outcome])
+      // Bad credentials will not get better by repeating: nothing more is sent.
+      if (line.outcome === "unauthenticated") break
     }
     yield* exit(worst)
   }).pipe(
