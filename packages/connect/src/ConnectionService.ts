@@ -28,12 +28,11 @@ import * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
 import * as Tracer from "effect/Tracer"
 import * as ConnectionConfig from "./ConnectionConfig.js"
-import { NotSent, OutcomeUnknown, Refused, type RequestError } from "./ConnectionError.js"
+import { ConnectionClosed, NotSent, OutcomeUnknown, Refused, type RequestError } from "./ConnectionError.js"
 import * as Http from "./internal/http.js"
 import * as Permits from "./internal/permits.js"
 import * as Pool from "./internal/pool.js"
 import { Slots } from "./internal/slots.js"
-import * as Redact from "./Redact.js"
 import * as RedactingLogger from "./RedactingLogger.js"
 import * as Resolver from "./Resolver.js"
 import * as RetryPolicy from "./RetryPolicy.js"
@@ -129,9 +128,6 @@ export const metrics = {
 type ConnectFailure = Resolver.DnsError | TlsConnector.TlsConnectError
 
 const isConnectRetryable = (e: ConnectFailure): boolean => Resolver.isDnsError(e) ? true : TlsConnector.isRetryable(e)
-
-const errorMessage = (e: unknown): string =>
-  Redact.string(typeof e === "object" && e !== null && "message" in e ? String(e.message) : String(e))
 
 type Built = Http.Built
 
@@ -273,7 +269,7 @@ export const make: Effect.Effect<
       return pooled
     }).pipe(
       Effect.tapError((e) =>
-        logDebug("connect attempt failed", { attempt: state.attempts, address: state.address ?? "-", error: e._tag })
+        logDebug("connect attempt failed", { attempt: state.attempts, address: state.address, error: e._tag })
           .pipe(Effect.zipRight(
             isConnectRetryable(e)
               // the load balancer may already name another address: ask DNS again next time
@@ -311,14 +307,7 @@ export const make: Effect.Effect<
       const e = result.left
       if (TlsConnector.isVerificationError(e)) {
         return yield* Effect.fail(
-          new Refused({
-            host,
-            address: state.address ?? "-",
-            reason: e._tag,
-            detail: errorMessage(e),
-            attempts: state.attempts,
-            reference
-          })
+          new Refused({ host, address: e.address, cause: e, attempts: state.attempts, reference })
         )
       }
       return yield* Effect.fail(
@@ -326,8 +315,7 @@ export const make: Effect.Effect<
           host,
           attempts: state.attempts,
           elapsedMillis: t1 - t0,
-          lastError: e._tag,
-          lastMessage: errorMessage(e),
+          cause: e,
           address: state.address,
           reference
         })
@@ -438,16 +426,15 @@ export const make: Effect.Effect<
     )
   }
 
-  const closedBeforeWrite = (ctx: RequestContext, lastMessage: string, address: string | undefined) =>
+  const closedBeforeWrite = (ctx: RequestContext, cause: ConnectionClosed) =>
     Effect.suspend(() =>
       Effect.fail(
         new NotSent({
           host,
           attempts: ctx.state.attempts,
           elapsedMillis: ctx.clock.unsafeCurrentTimeMillis() - ctx.started,
-          lastError: "ConnectionClosed",
-          lastMessage,
-          address,
+          cause,
+          address: cause.address,
           reference: ctx.request.reference
         })
       )
@@ -509,8 +496,7 @@ export const make: Effect.Effect<
         !reused && (ctx.state.attempts > policy.settings.maxRetries || now - ctx.started > latestStartMillis)
           ? closedBeforeWrite(
             ctx,
-            `the connection to ${p.address} closed before the request could be written (${sent.reason})`,
-            p.address
+            new ConnectionClosed({ reason: "closed-before-write", address: p.address, detail: sent.reason })
           )
           : again
       )
@@ -524,9 +510,9 @@ export const make: Effect.Effect<
    */
   const rounds = (ctx: RequestContext, n: number): Effect.Effect<GatewayResponse, RequestError> =>
     n > settings.maxSockets + 1
-      ? closedBeforeWrite(ctx, "every connection closed before the request could be written", ctx.state.address)
+      ? closedBeforeWrite(ctx, new ConnectionClosed({ reason: "every-connection-closed", address: ctx.state.address }))
       : shutDown
-      ? closedBeforeWrite(ctx, "the connection service was shut down (its layer closed)", ctx.state.address)
+      ? closedBeforeWrite(ctx, new ConnectionClosed({ reason: "shut-down", address: ctx.state.address }))
       : Effect.flatMap(takeIdle(ctx.clock.unsafeCurrentTimeMillis()), (idleConnection) =>
         Effect.flatMap(
           idleConnection === undefined

@@ -21,7 +21,6 @@
  */
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
-import * as Data from "effect/Data"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -37,6 +36,7 @@ import * as ConnectionConfig from "./ConnectionConfig.js"
 import * as DnsClient from "./internal/dnsClient.js"
 import type { Question, Response, Server, Transport, WireRecord } from "./internal/dnsTransport.js"
 import { formatServer, normalizeName, QueryFailure } from "./internal/dnsTransport.js"
+import { DnsNotFound, type DnsError, DnsUnavailable } from "./ResolverError.js"
 
 // -----------------------------------------------------------------------------
 // models
@@ -116,87 +116,12 @@ export interface NameserverStatus {
   readonly listExpiresAt: number | undefined
 }
 
-// -----------------------------------------------------------------------------
-// errors
-// -----------------------------------------------------------------------------
-
-const describeFailure = (f: ServerFailure): string => {
-  switch (f.reason) {
-    case "timeout":
-      return `${f.nameserver} did not answer within ${f.detail}`
-    case "refused":
-      return `${f.nameserver} refused the query`
-    case "servfail":
-      return `${f.nameserver} failed to answer (SERVFAIL)`
-    case "network":
-      return `${f.nameserver} could not be reached (${f.detail})`
-    case "malformed":
-      return `${f.nameserver} sent something that is not a DNS answer (${f.detail})`
-    case "rcode":
-      return `${f.nameserver} answered with error ${f.detail}`
-  }
-}
-
 /**
- * No DNS server gave a usable answer. Nothing was sent to the gateway: retryable.
+ * The errors, also importable from `ResolverError`.
  *
  * @since 0.1.0
- * @category errors
  */
-export class DnsUnavailable extends Data.TaggedError("DnsUnavailable")<{
-  readonly host: string
-  /** Each server asked, in order, and how it failed; empty when there was no server to ask. */
-  readonly failures: ReadonlyArray<ServerFailure>
-}> {
-  get message(): string {
-    if (this.failures.length === 0) {
-      return `cannot resolve ${this.host}: there is no DNS server to ask (STPP_NAMESERVERS is empty and the system lists none)`
-    }
-    return `cannot resolve ${this.host}: no DNS server answered (${this.failures.map(describeFailure).join("; ")})`
-  }
-}
-
-/**
- * The name does not exist (NXDOMAIN) or has no A or AAAA record. Nothing was sent to the gateway:
- * retryable (a record may be added back).
- *
- * @since 0.1.0
- * @category errors
- */
-export class DnsNotFound extends Data.TaggedError("DnsNotFound")<{
-  readonly host: string
-  readonly reason: "nxdomain" | "nodata"
-  /** The type looked up: "A/AAAA" for a host, "NS" for a zone. */
-  readonly recordType: string
-  /** "ip:port" of the server that said so. */
-  readonly nameserver: string
-}> {
-  get message(): string {
-    return this.reason === "nxdomain"
-      ? `${this.host} does not exist in DNS (NXDOMAIN from ${this.nameserver}); check the host name`
-      : `${this.host} has no ${this.recordType} record (answer from ${this.nameserver})`
-  }
-}
-
-/**
- * @since 0.1.0
- * @category errors
- */
-export type DnsError = DnsUnavailable | DnsNotFound
-
-/**
- * @since 0.1.0
- * @category refinements
- */
-export const isDnsError = (u: unknown): u is DnsError => u instanceof DnsUnavailable || u instanceof DnsNotFound
-
-/**
- * Every DNS failure happens before a byte is sent to the gateway, so the retry policy may retry it.
- *
- * @since 0.1.0
- * @category refinements
- */
-export const isRetryable: (u: unknown) => u is DnsError = isDnsError
+export * from "./ResolverError.js"
 
 // -----------------------------------------------------------------------------
 // service
@@ -387,6 +312,7 @@ const makeWith = (
       Effect.gen(function*() {
         let name = host
         let chainTtl = Number.POSITIVE_INFINITY
+        let lastServer = ""
         for (let hop = 0; hop <= MAX_CNAME_HOPS; hop++) {
           const a = yield* ask({ name, type: "A" })
           if (a.response.rcode === "NXDOMAIN") {
@@ -399,6 +325,7 @@ const makeWith = (
             found = extract(name, "AAAA", aaaa.response.answers)
             server = aaaa.server
           }
+          lastServer = server
           chainTtl = Math.min(chainTtl, found.ttl)
           if (found.addresses.length > 0) {
             const now = yield* Clock.currentTimeMillis
@@ -418,7 +345,7 @@ const makeWith = (
           // A CNAME whose target the server did not add: ask for the target.
           name = found.target
         }
-        return yield* new DnsNotFound({ host, reason: "nodata", recordType: "A/AAAA", nameserver: "(CNAME loop)" })
+        return yield* new DnsNotFound({ host, reason: "cname-loop", recordType: "A/AAAA", nameserver: lastServer })
       })
 
     // --- the list of servers (D4) ---------------------------------------------

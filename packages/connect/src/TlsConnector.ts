@@ -9,7 +9,6 @@
  */
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
-import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -20,8 +19,9 @@ import type { Duplex } from "node:stream"
 import * as NodeTls from "node:tls"
 import { ConnectionConfig } from "./ConnectionConfig.js"
 import type { TrustStore } from "./ConnectionConfig.js"
-import * as TestSocket from "./internal/tlsTest.js"
-import * as Trust from "./internal/tlsTrust.js"
+import * as TestSocket from "./internal/tls/memorySocket.js"
+import * as Trust from "./internal/tls/trust.js"
+import * as TlsError from "./TlsError.js"
 
 // -----------------------------------------------------------------------------
 // models
@@ -136,387 +136,13 @@ export interface TrustReport {
  */
 export const WARN_DAYS = 30
 
-// -----------------------------------------------------------------------------
-// errors
-// -----------------------------------------------------------------------------
-
-const day = (d: Date): string => (Number.isNaN(d.getTime()) ? "an unknown date" : d.toISOString().slice(0, 10))
-const at = (e: { readonly address: string; readonly port: number }): string => `${e.address}:${e.port}`
-
 /**
- * The server's certificate (or one in its chain) has expired.
+ * The errors, also importable from `TlsError`.
  *
  * @since 0.1.0
- * @category errors
  */
-export class CertificateExpired extends Data.TaggedError("CertificateExpired")<{
-  readonly host: string
-  readonly address: string
-  readonly port: number
-  readonly subject: string
-  readonly notAfter: Date
-  /** 0 for the server's own certificate, 1 for the first intermediate, ... */
-  readonly depth: number
-  /** The chain the server sent, as read during the refused handshake (`stpp doctor` shows it). */
-  readonly served?: ReadonlyArray<CertificateInfo> | undefined
-}> {
-  get message(): string {
-    return this.depth === 0
-      ? `certificate for ${this.host} expired on ${day(this.notAfter)} (served by ${at(this)})`
-      : `the certificate "${this.subject}" in the chain served for ${this.host} by ${at(this)} expired on ${
-        day(this.notAfter)
-      }`
-  }
-}
+export * from "./TlsError.js"
 
-/**
- * The server's certificate (or one in its chain) is not valid yet: a certificate installed too
- * early, or this machine's clock is behind.
- *
- * @since 0.1.0
- * @category errors
- */
-export class CertificateNotYetValid extends Data.TaggedError("CertificateNotYetValid")<{
-  readonly host: string
-  readonly address: string
-  readonly port: number
-  readonly subject: string
-  readonly notBefore: Date
-  readonly depth: number
-  /** The chain the server sent, as read during the refused handshake (`stpp doctor` shows it). */
-  readonly served?: ReadonlyArray<CertificateInfo> | undefined
-}> {
-  get message(): string {
-    const what = this.depth === 0
-      ? `certificate for ${this.host}`
-      : `the certificate "${this.subject}" served for ${this.host}`
-    return `${what} is not valid until ${day(this.notBefore)} (served by ${at(this)}); check this machine's clock`
-  }
-}
-
-/**
- * The chain does not lead to a trusted root. `likelyCause` says which of the usual reasons fits:
- * the server sends its certificate without the intermediate, or the chain comes from a CA that is
- * not in the trust store.
- *
- * @since 0.1.0
- * @category errors
- */
-export class UnknownIssuer extends Data.TaggedError("UnknownIssuer")<{
-  readonly host: string
-  readonly address: string
-  readonly port: number
-  /** The issuer that could not be found in the trust store. */
-  readonly issuer: string
-  readonly likelyCause: "missing-intermediate" | "untrusted-ca"
-  /** The OpenSSL verification code, e.g. "UNABLE_TO_VERIFY_LEAF_SIGNATURE". */
-  readonly code: string
-  /** The chain the server sent, as read during the refused handshake (`stpp doctor` shows it). */
-  readonly served?: ReadonlyArray<CertificateInfo> | undefined
-}> {
-  get message(): string {
-    return this.likelyCause === "missing-intermediate"
-      ? `certificate for ${this.host} (served by ${
-        at(this)
-      }) cannot be verified: its issuer "${this.issuer}" was not sent; the server is most likely missing its intermediate certificate`
-      : `certificate for ${this.host} (served by ${
-        at(this)
-      }) is issued by "${this.issuer}", which is not in the trust store (an untrusted CA, or an intermediate certificate is missing)`
-  }
-}
-
-/**
- * The server's certificate is self-signed (no CA vouches for it).
- *
- * @since 0.1.0
- * @category errors
- */
-export class SelfSignedCertificate extends Data.TaggedError("SelfSignedCertificate")<{
-  readonly host: string
-  readonly address: string
-  readonly port: number
-  readonly subject: string
-  /** The chain the server sent, as read during the refused handshake (`stpp doctor` shows it). */
-  readonly served?: ReadonlyArray<CertificateInfo> | undefined
-}> {
-  get message(): string {
-    return `certificate for ${this.host} (served by ${
-      at(this)
-    }) is self-signed ("${this.subject}"), not issued by a trusted CA`
-  }
-}
-
-/**
- * The certificate is valid but for other names.
- *
- * @since 0.1.0
- * @category errors
- */
-export class HostnameMismatch extends Data.TaggedError("HostnameMismatch")<{
-  readonly host: string
-  readonly address: string
-  readonly port: number
-  /** The names the certificate is for, e.g. ["DNS:other.example"]. */
-  readonly names: ReadonlyArray<string>
-  /** The chain the server sent, as read during the refused handshake (`stpp doctor` shows it). */
-  readonly served?: ReadonlyArray<CertificateInfo> | undefined
-}> {
-  get message(): string {
-    const names = this.names.length === 0 ? "no host name" : this.names.join(", ")
-    return `certificate served by ${at(this)} is not for ${this.host}: it names ${names}`
-  }
-}
-
-/**
- * Any other reason the verifier rejected the chain (bad signature, wrong key usage, weak key,
- * path too long, ...), by its OpenSSL code.
- *
- * @since 0.1.0
- * @category errors
- */
-export class CertificateRejected extends Data.TaggedError("CertificateRejected")<{
-  readonly host: string
-  readonly address: string
-  readonly port: number
-  readonly code: string
-  /** The chain the server sent, as read during the refused handshake (`stpp doctor` shows it). */
-  readonly served?: ReadonlyArray<CertificateInfo> | undefined
-}> {
-  get message(): string {
-    return `certificate for ${this.host} (served by ${at(this)}) was rejected: ${this.code}`
-  }
-}
-
-/**
- * The server offers only a protocol below TLS 1.2 or only weak cipher suites, or does not speak
- * TLS at all.
- *
- * @since 0.1.0
- * @category errors
- */
-export class ProtocolRefused extends Data.TaggedError("ProtocolRefused")<{
-  readonly host: string
-  readonly address: string
-  readonly port: number
-  readonly reason: "protocol-version" | "cipher" | "not-tls" | "handshake-failure"
-  /** The OpenSSL code, e.g. "ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION". */
-  readonly code: string
-}> {
-  get message(): string {
-    switch (this.reason) {
-      case "protocol-version":
-        return `${this.host} (${at(this)}) offers only a TLS version older than 1.2; refused`
-      case "cipher":
-        return `${this.host} (${at(this)}) offers no cipher suite this client accepts (only weak ones); refused`
-      case "not-tls":
-        return `${this.host} (${at(this)}) does not speak TLS on this port; refused`
-      case "handshake-failure":
-        return `TLS handshake with ${this.host} (${at(this)}) failed (${this.code}); refused`
-    }
-  }
-}
-
-/**
- * The host name given for SNI and verification is an IP address: SNI cannot carry it (S1).
- *
- * @since 0.1.0
- * @category errors
- */
-export class ServernameRequired extends Data.TaggedError("ServernameRequired")<{
-  readonly host: string
-  readonly address: string
-  readonly port: number
-}> {
-  get message(): string {
-    return `refusing to connect to ${
-      at(this)
-    } as "${this.host}": the gateway must be named by its host name (SNI), not an IP address`
-  }
-}
-
-/**
- * TCP connected but the handshake did not finish within the connect time-out. Nothing was sent.
- *
- * @since 0.1.0
- * @category errors
- */
-export class HandshakeTimeout extends Data.TaggedError("HandshakeTimeout")<{
-  readonly host: string
-  readonly address: string
-  readonly port: number
-  readonly timeoutMillis: number
-}> {
-  get message(): string {
-    return `TLS handshake with ${this.host} (${at(this)}) did not finish within ${this.timeoutMillis} ms`
-  }
-}
-
-/**
- * Nothing listens on the port (TCP RST to the SYN).
- *
- * @since 0.1.0
- * @category errors
- */
-export class ConnectRefused extends Data.TaggedError("ConnectRefused")<{
-  readonly host: string
-  readonly address: string
-  readonly port: number
-}> {
-  get message(): string {
-    return `connection to ${this.host} (${at(this)}) was refused`
-  }
-}
-
-/**
- * The connection was reset or closed before the handshake finished.
- *
- * @since 0.1.0
- * @category errors
- */
-export class ConnectReset extends Data.TaggedError("ConnectReset")<{
-  readonly host: string
-  readonly address: string
-  readonly port: number
-  readonly phase: "tcp" | "handshake"
-}> {
-  get message(): string {
-    return this.phase === "tcp"
-      ? `connection to ${this.host} (${at(this)}) was reset while connecting`
-      : `connection to ${this.host} (${at(this)}) was closed by the server during the TLS handshake`
-  }
-}
-
-/**
- * TCP did not connect within the connect time-out.
- *
- * @since 0.1.0
- * @category errors
- */
-export class ConnectTimeout extends Data.TaggedError("ConnectTimeout")<{
-  readonly host: string
-  readonly address: string
-  readonly port: number
-  readonly timeoutMillis: number
-}> {
-  get message(): string {
-    return `TCP connection to ${this.host} (${at(this)}) did not open within ${this.timeoutMillis} ms`
-  }
-}
-
-/**
- * Any other network failure before the handshake finished.
- *
- * @since 0.1.0
- * @category errors
- */
-export class ConnectFailed extends Data.TaggedError("ConnectFailed")<{
-  readonly host: string
-  readonly address: string
-  readonly port: number
-  readonly reason: "host-unreachable" | "network-unreachable" | "address-unavailable" | "not-permitted" | "other"
-  /** The system's code, e.g. "EHOSTUNREACH", when there is one. */
-  readonly code: string | undefined
-  readonly phase: "tcp" | "handshake"
-}> {
-  get message(): string {
-    const why = this.reason === "other" ? (this.code ?? "a network error") : this.reason.replace(/-/g, " ")
-    return `connection to ${this.host} (${at(this)}) failed: ${why}`
-  }
-}
-
-/**
- * The trust store could not be read at start (S2): a `STPP_CA_FILE` that is missing, unreadable,
- * holds no certificate or a certificate that is not a CA, or no system bundle was found.
- *
- * @since 0.1.0
- * @category errors
- */
-export class TrustStoreError extends Data.TaggedError("TrustStoreError")<{
-  readonly path: string | undefined
-  readonly reason: Trust.TrustStoreProblem
-}> {
-  get message(): string {
-    switch (this.reason) {
-      case "not-found":
-        return `STPP_CA_FILE: ${this.path} does not exist`
-      case "unreadable":
-        return `STPP_CA_FILE: ${this.path} cannot be read`
-      case "no-certificate":
-        return `STPP_CA_FILE: ${this.path} holds no PEM certificate ("-----BEGIN CERTIFICATE-----")`
-      case "invalid-certificate":
-        return `STPP_CA_FILE: ${this.path} holds a PEM block that is not a valid certificate`
-      case "not-a-ca":
-        return `STPP_CA_FILE: ${this.path} holds a certificate that is not a CA; give the issuing CA's root, not a server certificate`
-      case "no-system-bundle":
-        return `STPP_TRUST_STORE: "system" but no system CA bundle was found (looked in ${
-          Trust.SYSTEM_BUNDLES.join(", ")
-        }); allowed: node, or only with STPP_CA_FILE`
-    }
-  }
-}
-
-/**
- * The certificate and protocol refusals: never retried, nothing was sent (S4).
- *
- * @since 0.1.0
- * @category errors
- */
-export type TlsVerificationError =
-  | CertificateExpired
-  | CertificateNotYetValid
-  | UnknownIssuer
-  | SelfSignedCertificate
-  | HostnameMismatch
-  | CertificateRejected
-  | ProtocolRefused
-  | ServernameRequired
-
-/**
- * TCP failures: retryable, nothing was sent.
- *
- * @since 0.1.0
- * @category errors
- */
-export type TcpError = ConnectRefused | ConnectReset | ConnectTimeout | ConnectFailed
-
-/**
- * Every connect-phase failure that is retried like any connect failure (S4, R3): nothing was sent.
- *
- * @since 0.1.0
- * @category errors
- */
-export type ConnectPhaseError = TcpError | HandshakeTimeout
-
-/**
- * @since 0.1.0
- * @category errors
- */
-export type TlsConnectError = TlsVerificationError | ConnectPhaseError
-
-/**
- * @since 0.1.0
- * @category refinements
- */
-export const isVerificationError = (u: unknown): u is TlsVerificationError =>
-  u instanceof CertificateExpired || u instanceof CertificateNotYetValid || u instanceof UnknownIssuer ||
-  u instanceof SelfSignedCertificate || u instanceof HostnameMismatch || u instanceof CertificateRejected ||
-  u instanceof ProtocolRefused || u instanceof ServernameRequired
-
-/**
- * The failures that may be retried: nothing was sent and no security check refused the server.
- *
- * @since 0.1.0
- * @category refinements
- */
-export const isRetryable = (u: unknown): u is ConnectPhaseError =>
-  u instanceof ConnectRefused || u instanceof ConnectReset || u instanceof ConnectTimeout ||
-  u instanceof ConnectFailed || u instanceof HandshakeTimeout
-
-/**
- * @since 0.1.0
- * @category refinements
- */
-export const isTlsConnectError = (u: unknown): u is TlsConnectError => isVerificationError(u) || isRetryable(u)
 
 // -----------------------------------------------------------------------------
 // service
@@ -528,9 +154,9 @@ export const isTlsConnectError = (u: unknown): u is TlsConnectError => isVerific
  */
 export class TlsConnector extends Context.Tag("@stpp/connect/TlsConnector")<TlsConnector, {
   /** TCP connect + verified TLS handshake within connectTimeout; the connection is closed when the Scope closes. */
-  readonly connect: (target: Target) => Effect.Effect<TlsConnection, TlsConnectError, Scope.Scope>
+  readonly connect: (target: Target) => Effect.Effect<TlsConnection, TlsError.TlsConnectError, Scope.Scope>
   /** S3: what is trusted, the served chain (subject, issuer, notBefore/notAfter, days left) and warnings for anything expiring within 30 days. */
-  readonly trustReport: (target: Target) => Effect.Effect<TrustReport, TlsConnectError>
+  readonly trustReport: (target: Target) => Effect.Effect<TrustReport, TlsError.TlsConnectError>
 }>() {}
 
 // -----------------------------------------------------------------------------
@@ -629,7 +255,7 @@ const classify = (
   error: unknown,
   now: number,
   store: Trust.LoadedStore
-): TlsConnectError => {
+): TlsError.TlsConnectError => {
   const chain = chainOf(observed)
   const served = chain.length === 0 ? undefined : chain.map((c) => info(c, now, store))
   const where = { host: target.servername, address: target.address, port: target.port }
@@ -640,7 +266,7 @@ const classify = (
   switch (code) {
     case "CERT_HAS_EXPIRED": {
       const depth = Math.max(0, chain.findIndex((c) => c.notAfter.getTime() < now))
-      return new CertificateExpired({
+      return new TlsError.CertificateExpired({
         ...refused,
         depth,
         subject: chain[depth]?.subject ?? leafSubject,
@@ -649,7 +275,7 @@ const classify = (
     }
     case "CERT_NOT_YET_VALID": {
       const depth = Math.max(0, chain.findIndex((c) => c.notBefore.getTime() > now))
-      return new CertificateNotYetValid({
+      return new TlsError.CertificateNotYetValid({
         ...refused,
         depth,
         subject: chain[depth]?.subject ?? leafSubject,
@@ -657,9 +283,9 @@ const classify = (
       })
     }
     case "DEPTH_ZERO_SELF_SIGNED_CERT":
-      return new SelfSignedCertificate({ ...refused, subject: leafSubject })
+      return new TlsError.SelfSignedCertificate({ ...refused, subject: leafSubject })
     case "UNABLE_TO_VERIFY_LEAF_SIGNATURE":
-      return new UnknownIssuer({
+      return new TlsError.UnknownIssuer({
         ...refused,
         code,
         likelyCause: "missing-intermediate",
@@ -669,7 +295,7 @@ const classify = (
     case "UNABLE_TO_GET_ISSUER_CERT_LOCALLY":
     case "SELF_SIGNED_CERT_IN_CHAIN": {
       const top = chain[chain.length - 1]
-      return new UnknownIssuer({
+      return new TlsError.UnknownIssuer({
         ...refused,
         code,
         likelyCause: "untrusted-ca",
@@ -677,35 +303,35 @@ const classify = (
       })
     }
     case "ERR_TLS_CERT_ALTNAME_INVALID":
-      return new HostnameMismatch({ ...refused, names: altNamesOf(error, chain, altNamesOfPeer(observed)) })
+      return new TlsError.HostnameMismatch({ ...refused, names: altNamesOf(error, chain, altNamesOfPeer(observed)) })
     case "ECONNREFUSED":
-      return new ConnectRefused(where)
+      return new TlsError.ConnectRefused(where)
     case "ECONNRESET":
     case "EPIPE":
     case "ECONNABORTED":
-      return new ConnectReset({ ...where, phase })
+      return new TlsError.ConnectReset({ ...where, phase })
     case "EHOSTUNREACH":
     case "EHOSTDOWN":
-      return new ConnectFailed({ ...where, phase, code, reason: "host-unreachable" })
+      return new TlsError.ConnectFailed({ ...where, phase, code, reason: "host-unreachable" })
     case "ENETUNREACH":
     case "ENETDOWN":
-      return new ConnectFailed({ ...where, phase, code, reason: "network-unreachable" })
+      return new TlsError.ConnectFailed({ ...where, phase, code, reason: "network-unreachable" })
     case "EADDRNOTAVAIL":
-      return new ConnectFailed({ ...where, phase, code, reason: "address-unavailable" })
+      return new TlsError.ConnectFailed({ ...where, phase, code, reason: "address-unavailable" })
     case "EACCES":
     case "EPERM":
-      return new ConnectFailed({ ...where, phase, code, reason: "not-permitted" })
+      return new TlsError.ConnectFailed({ ...where, phase, code, reason: "not-permitted" })
   }
   if (code !== undefined) {
-    if (VERIFY_CODES.has(code)) return new CertificateRejected({ ...refused, code })
-    if (PROTOCOL_VERSION_CODES.has(code)) return new ProtocolRefused({ ...where, code, reason: "protocol-version" })
-    if (CIPHER_CODES.has(code)) return new ProtocolRefused({ ...where, code, reason: "cipher" })
-    if (NOT_TLS_CODES.has(code)) return new ProtocolRefused({ ...where, code, reason: "not-tls" })
+    if (VERIFY_CODES.has(code)) return new TlsError.CertificateRejected({ ...refused, code })
+    if (PROTOCOL_VERSION_CODES.has(code)) return new TlsError.ProtocolRefused({ ...where, code, reason: "protocol-version" })
+    if (CIPHER_CODES.has(code)) return new TlsError.ProtocolRefused({ ...where, code, reason: "cipher" })
+    if (NOT_TLS_CODES.has(code)) return new TlsError.ProtocolRefused({ ...where, code, reason: "not-tls" })
     if (code.startsWith("ERR_SSL_") || code.startsWith("ERR_TLS_")) {
-      return new ProtocolRefused({ ...where, code, reason: "handshake-failure" })
+      return new TlsError.ProtocolRefused({ ...where, code, reason: "handshake-failure" })
     }
   }
-  return new ConnectFailed({ ...where, phase, code, reason: "other" })
+  return new TlsError.ConnectFailed({ ...where, phase, code, reason: "other" })
 }
 
 // -----------------------------------------------------------------------------
@@ -713,6 +339,8 @@ const classify = (
 // -----------------------------------------------------------------------------
 
 const DAY_MILLIS = 86_400_000
+
+const day = (d: Date): string => (Number.isNaN(d.getTime()) ? "an unknown date" : d.toISOString().slice(0, 10))
 
 const info = (facts: Trust.CertificateFacts, now: number, store: Trust.LoadedStore): CertificateInfo => ({
   ...facts,
@@ -836,11 +464,11 @@ const handshake = (
   target: Target,
   store: Trust.LoadedStore,
   timeout: Duration.Duration
-): Effect.Effect<Handshaken, TlsConnectError, Scope.Scope> =>
+): Effect.Effect<Handshaken, TlsError.TlsConnectError, Scope.Scope> =>
   Effect.gen(function*() {
     const where = { host: target.servername, address: target.address, port: target.port }
     if (Net.isIP(target.servername) !== 0 || target.servername.length === 0) {
-      return yield* Effect.fail(new ServernameRequired(where))
+      return yield* Effect.fail(new TlsError.ServernameRequired(where))
     }
     const start = yield* Clock.currentTimeMillis
     const done = new HandshakeEnd()
@@ -852,8 +480,8 @@ const handshake = (
       Effect.try({
         try: () => open(target, store, done),
         // e.g. a port out of range: node throws before any socket exists
-        catch: (error): TlsConnectError =>
-          new ConnectFailed({ ...where, phase: "tcp", code: codeOf(error), reason: "other" })
+        catch: (error): TlsError.TlsConnectError =>
+          new TlsError.ConnectFailed({ ...where, phase: "tcp", code: codeOf(error), reason: "other" })
       }),
       ({ socket }) =>
         Effect.flatMap(Effect.scope, (scope) => Scope.addFinalizer(scope, Effect.sync(() => socket.destroy())))
@@ -868,10 +496,10 @@ const handshake = (
     yield* done.await.pipe(
       Effect.catchAll((error) =>
         error === TIMED_OUT
-          ? Effect.fail<TlsConnectError>(
+          ? Effect.fail<TlsError.TlsConnectError>(
             observed.tcpConnected
-              ? new HandshakeTimeout({ ...where, timeoutMillis })
-              : new ConnectTimeout({ ...where, timeoutMillis })
+              ? new TlsError.HandshakeTimeout({ ...where, timeoutMillis })
+              : new TlsError.ConnectTimeout({ ...where, timeoutMillis })
           )
           : Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.fail(classify(target, observed, error, now, store)))
       ),
@@ -919,14 +547,14 @@ export interface Options {
  * @since 0.1.0
  * @category constructors
  */
-export const makeWith = (options: Options): Effect.Effect<TlsConnector["Type"], TrustStoreError> =>
+export const makeWith = (options: Options): Effect.Effect<TlsConnector["Type"], TlsError.TrustStoreError> =>
   Effect.gen(function*() {
     const store = yield* Trust.load(options.trustStore, options.caFiles).pipe(
-      Effect.mapError((f) => new TrustStoreError({ path: f.path, reason: f.problem }))
+      Effect.mapError((f) => new TlsError.TrustStoreError({ path: f.path, reason: f.problem }))
     )
     const timeout = Duration.decode(options.connectTimeout)
     const connect = (target: Target) => Effect.map(handshake(target, store, timeout), (h) => h.connection)
-    const trustReport = (target: Target): Effect.Effect<TrustReport, TlsConnectError> =>
+    const trustReport = (target: Target): Effect.Effect<TrustReport, TlsError.TlsConnectError> =>
       Effect.scoped(Effect.gen(function*() {
         const handshaken = yield* handshake(target, store, timeout)
         const { connection } = handshaken
@@ -966,7 +594,7 @@ export const makeWith = (options: Options): Effect.Effect<TlsConnector["Type"], 
  * @since 0.1.0
  * @category constructors
  */
-export const make: Effect.Effect<TlsConnector["Type"], TrustStoreError, ConnectionConfig> = Effect.flatMap(
+export const make: Effect.Effect<TlsConnector["Type"], TlsError.TrustStoreError, ConnectionConfig> = Effect.flatMap(
   ConnectionConfig,
   (settings) =>
     makeWith({
@@ -982,7 +610,7 @@ export const make: Effect.Effect<TlsConnector["Type"], TrustStoreError, Connecti
  * @since 0.1.0
  * @category layers
  */
-export const layer: Layer.Layer<TlsConnector, TrustStoreError, ConnectionConfig> = Layer.effect(TlsConnector, make)
+export const layer: Layer.Layer<TlsConnector, TlsError.TrustStoreError, ConnectionConfig> = Layer.effect(TlsConnector, make)
 
 // -----------------------------------------------------------------------------
 // test
@@ -992,9 +620,9 @@ export const layer: Layer.Layer<TlsConnector, TrustStoreError, ConnectionConfig>
  * What the fake connector does on one connect call to an address.
  *
  * - `accept`: a verified connection over an in-memory socket; the test gets the server side.
- * - `refuse`, `reset`: `ConnectRefused`, `ConnectReset` (handshake phase).
- * - `stall`: the handshake never finishes: only the connect time-out ends it (`HandshakeTimeout`).
- * - `stall-tcp`: TCP never connects (`ConnectTimeout`).
+ * - `refuse`, `reset`: `TlsError.ConnectRefused`, `TlsError.ConnectReset` (handshake phase).
+ * - `stall`: the handshake never finishes: only the connect time-out ends it (`TlsError.HandshakeTimeout`).
+ * - `stall-tcp`: TCP never connects (`TlsError.ConnectTimeout`).
  * - `fail`: fails with the given error (built for the target when a function).
  *
  * Every step may take `delay` first (by `Clock`, so `TestClock` drives it), inside the time-out.
@@ -1023,7 +651,7 @@ export type Step =
   | {
     readonly _tag: "fail"
     readonly delay?: Duration.DurationInput | undefined
-    readonly error: TlsConnectError | ((target: Target) => TlsConnectError)
+    readonly error: TlsError.TlsConnectError | ((target: Target) => TlsError.TlsConnectError)
   }
 
 /**
@@ -1098,7 +726,7 @@ const testConnect = (
   state: TestState,
   timeout: Duration.Duration,
   target: Target
-): Effect.Effect<TlsConnection, TlsConnectError, Scope.Scope> =>
+): Effect.Effect<TlsConnection, TlsError.TlsConnectError, Scope.Scope> =>
   Effect.gen(function*() {
     const where = { host: target.servername, address: target.address, port: target.port }
     const start = yield* Clock.currentTimeMillis
@@ -1116,13 +744,13 @@ const testConnect = (
     state.calls.push(call)
     const delay = typeof step === "string" ? undefined : step.delay
     const timeoutMillis = Duration.toMillis(timeout)
-    const outcome: Effect.Effect<TlsConnection, TlsConnectError, Scope.Scope> = Effect.gen(function*() {
+    const outcome: Effect.Effect<TlsConnection, TlsError.TlsConnectError, Scope.Scope> = Effect.gen(function*() {
       if (delay !== undefined) yield* Effect.sleep(delay)
       switch (tag) {
         case "refuse":
-          return yield* Effect.fail(new ConnectRefused(where))
+          return yield* Effect.fail(new TlsError.ConnectRefused(where))
         case "reset":
-          return yield* Effect.fail(new ConnectReset({ ...where, phase: "handshake" }))
+          return yield* Effect.fail(new TlsError.ConnectReset({ ...where, phase: "handshake" }))
         case "stall":
         case "stall-tcp":
           return yield* Effect.never
@@ -1162,10 +790,10 @@ const testConnect = (
     })
     return yield* Effect.timeoutFail(outcome, {
       duration: timeout,
-      onTimeout: (): TlsConnectError =>
+      onTimeout: (): TlsError.TlsConnectError =>
         tag === "stall-tcp"
-          ? new ConnectTimeout({ ...where, timeoutMillis })
-          : new HandshakeTimeout({ ...where, timeoutMillis })
+          ? new TlsError.ConnectTimeout({ ...where, timeoutMillis })
+          : new TlsError.HandshakeTimeout({ ...where, timeoutMillis })
     })
   })
 
