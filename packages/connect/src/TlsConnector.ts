@@ -8,18 +8,15 @@
  * @since 0.1.0
  */
 import * as Clock from "effect/Clock"
-import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
-import * as Scope from "effect/Scope"
-import * as Net from "node:net"
 import type { Duplex } from "node:stream"
-import * as NodeTls from "node:tls"
 import { ConnectionConfig } from "./ConnectionConfig.js"
 import type { TrustStore } from "./ConnectionConfig.js"
-import * as TestSocket from "./internal/tls/memorySocket.js"
+import { TlsConnector } from "./internal/tls/connector.js"
+import * as Handshake from "./internal/tls/handshake.js"
+import * as Report from "./internal/tls/report.js"
 import * as Trust from "./internal/tls/trust.js"
 import * as TlsError from "./TlsError.js"
 
@@ -134,7 +131,7 @@ export interface TrustReport {
  * @since 0.1.0
  * @category models
  */
-export const WARN_DAYS = 30
+export const WARN_DAYS: number = Report.WARN_DAYS
 
 /**
  * The errors, also importable from `TlsError`.
@@ -152,382 +149,8 @@ export * from "./TlsError.js"
  * @since 0.1.0
  * @category tags
  */
-export class TlsConnector extends Context.Tag("@stpp/connect/TlsConnector")<TlsConnector, {
-  /** TCP connect + verified TLS handshake within connectTimeout; the connection is closed when the Scope closes. */
-  readonly connect: (target: Target) => Effect.Effect<TlsConnection, TlsError.TlsConnectError, Scope.Scope>
-  /** S3: what is trusted, the served chain (subject, issuer, notBefore/notAfter, days left) and warnings for anything expiring within 30 days. */
-  readonly trustReport: (target: Target) => Effect.Effect<TrustReport, TlsError.TlsConnectError>
-}>() {}
+export { TlsConnector } from "./internal/tls/connector.js"
 
-// -----------------------------------------------------------------------------
-// error mapping
-// -----------------------------------------------------------------------------
-
-type Phase = "tcp" | "handshake"
-
-const VERIFY_CODES: ReadonlySet<string> = new Set([
-  "UNABLE_TO_GET_CRL",
-  "UNABLE_TO_DECRYPT_CERT_SIGNATURE",
-  "UNABLE_TO_DECRYPT_CRL_SIGNATURE",
-  "UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY",
-  "CERT_SIGNATURE_FAILURE",
-  "CRL_SIGNATURE_FAILURE",
-  "CRL_NOT_YET_VALID",
-  "CRL_HAS_EXPIRED",
-  "ERROR_IN_CERT_NOT_BEFORE_FIELD",
-  "ERROR_IN_CERT_NOT_AFTER_FIELD",
-  "ERROR_IN_CRL_LAST_UPDATE_FIELD",
-  "ERROR_IN_CRL_NEXT_UPDATE_FIELD",
-  "OUT_OF_MEM",
-  "CERT_CHAIN_TOO_LONG",
-  "CERT_REVOKED",
-  "INVALID_CA",
-  "PATH_LENGTH_EXCEEDED",
-  "INVALID_PURPOSE",
-  "CERT_UNTRUSTED",
-  "CERT_REJECTED",
-  "HOSTNAME_MISMATCH",
-  "EE_KEY_TOO_SMALL",
-  "CA_KEY_TOO_SMALL",
-  "CA_MD_TOO_WEAK",
-  "INVALID_CALL",
-  "STORE_LOOKUP",
-  "UNSPECIFIED"
-])
-
-const PROTOCOL_VERSION_CODES: ReadonlySet<string> = new Set([
-  "ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION",
-  "ERR_SSL_UNSUPPORTED_PROTOCOL",
-  "ERR_SSL_NO_PROTOCOLS_AVAILABLE",
-  "ERR_SSL_VERSION_TOO_LOW",
-  "ERR_SSL_UNKNOWN_PROTOCOL",
-  "ERR_SSL_UNSUPPORTED_SSL_VERSION"
-])
-
-const CIPHER_CODES: ReadonlySet<string> = new Set([
-  "ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE",
-  "ERR_SSL_NO_SHARED_CIPHER",
-  "ERR_SSL_NO_CIPHERS_AVAILABLE",
-  "ERR_SSL_TLSV1_ALERT_INSUFFICIENT_SECURITY",
-  "ERR_SSL_DH_KEY_TOO_SMALL",
-  "ERR_SSL_WRONG_CIPHER_RETURNED",
-  "ERR_SSL_NO_SUITABLE_SIGNATURE_ALGORITHM",
-  "ERR_SSL_NO_SUITABLE_KEY_SHARE"
-])
-
-const NOT_TLS_CODES: ReadonlySet<string> = new Set([
-  "ERR_SSL_WRONG_VERSION_NUMBER",
-  "ERR_SSL_PACKET_LENGTH_TOO_LONG",
-  "ERR_SSL_HTTP_REQUEST",
-  "ERR_SSL_RECORD_LENGTH_MISMATCH"
-])
-
-const codeOf = (e: unknown): string | undefined =>
-  typeof e === "object" && e !== null && "code" in e && typeof e.code === "string" ? e.code : undefined
-
-const altNamesOf = (e: unknown, chain: ReadonlyArray<Trust.CertificateFacts>, raw: string | undefined) => {
-  const cert = typeof e === "object" && e !== null && "cert" in e ? e.cert : undefined
-  const fromError = typeof cert === "object" && cert !== null && "subjectaltname" in cert &&
-      typeof cert.subjectaltname === "string"
-    ? cert.subjectaltname
-    : raw
-  if (fromError !== undefined && fromError.length > 0) return fromError.split(/,\s*/)
-  return chain.length > 0 ? [chain[0].subject] : []
-}
-
-/** What the handshake saw of the server, captured before Node destroys a refused socket. */
-interface Observed {
-  tcpConnected: boolean
-  /** The served chain as Node gave it; its facts are read only when something asks for them. */
-  peer: NodeTls.DetailedPeerCertificate | undefined
-  facts: ReadonlyArray<Trust.CertificateFacts> | undefined
-}
-
-const chainOf = (observed: Observed): ReadonlyArray<Trust.CertificateFacts> =>
-  observed.facts ??= observed.peer === undefined ? [] : Trust.factsOfPeerChain(observed.peer)
-
-const altNamesOfPeer = (observed: Observed): string | undefined =>
-  typeof observed.peer?.subjectaltname === "string" ? observed.peer.subjectaltname : undefined
-
-const classify = (
-  target: Target,
-  observed: Observed,
-  error: unknown,
-  now: number,
-  store: Trust.LoadedStore
-): TlsError.TlsConnectError => {
-  const chain = chainOf(observed)
-  const served = chain.length === 0 ? undefined : chain.map((c) => info(c, now, store))
-  const where = { host: target.servername, address: target.address, port: target.port }
-  const refused = { ...where, served }
-  const phase: Phase = observed.tcpConnected ? "handshake" : "tcp"
-  const code = codeOf(error)
-  const leafSubject = chain.length > 0 ? chain[0].subject : target.servername
-  switch (code) {
-    case "CERT_HAS_EXPIRED": {
-      const depth = Math.max(0, chain.findIndex((c) => c.notAfter.getTime() < now))
-      return new TlsError.CertificateExpired({
-        ...refused,
-        depth,
-        subject: chain[depth]?.subject ?? leafSubject,
-        notAfter: chain[depth]?.notAfter ?? new Date(Number.NaN)
-      })
-    }
-    case "CERT_NOT_YET_VALID": {
-      const depth = Math.max(0, chain.findIndex((c) => c.notBefore.getTime() > now))
-      return new TlsError.CertificateNotYetValid({
-        ...refused,
-        depth,
-        subject: chain[depth]?.subject ?? leafSubject,
-        notBefore: chain[depth]?.notBefore ?? new Date(Number.NaN)
-      })
-    }
-    case "DEPTH_ZERO_SELF_SIGNED_CERT":
-      return new TlsError.SelfSignedCertificate({ ...refused, subject: leafSubject })
-    case "UNABLE_TO_VERIFY_LEAF_SIGNATURE":
-      return new TlsError.UnknownIssuer({
-        ...refused,
-        code,
-        likelyCause: "missing-intermediate",
-        issuer: chain[0]?.issuer ?? "unknown"
-      })
-    case "UNABLE_TO_GET_ISSUER_CERT":
-    case "UNABLE_TO_GET_ISSUER_CERT_LOCALLY":
-    case "SELF_SIGNED_CERT_IN_CHAIN": {
-      const top = chain[chain.length - 1]
-      return new TlsError.UnknownIssuer({
-        ...refused,
-        code,
-        likelyCause: "untrusted-ca",
-        issuer: top === undefined ? "unknown" : code === "SELF_SIGNED_CERT_IN_CHAIN" ? top.subject : top.issuer
-      })
-    }
-    case "ERR_TLS_CERT_ALTNAME_INVALID":
-      return new TlsError.HostnameMismatch({ ...refused, names: altNamesOf(error, chain, altNamesOfPeer(observed)) })
-    case "ECONNREFUSED":
-      return new TlsError.ConnectRefused(where)
-    case "ECONNRESET":
-    case "EPIPE":
-    case "ECONNABORTED":
-      return new TlsError.ConnectReset({ ...where, phase })
-    case "EHOSTUNREACH":
-    case "EHOSTDOWN":
-      return new TlsError.ConnectFailed({ ...where, phase, code, reason: "host-unreachable" })
-    case "ENETUNREACH":
-    case "ENETDOWN":
-      return new TlsError.ConnectFailed({ ...where, phase, code, reason: "network-unreachable" })
-    case "EADDRNOTAVAIL":
-      return new TlsError.ConnectFailed({ ...where, phase, code, reason: "address-unavailable" })
-    case "EACCES":
-    case "EPERM":
-      return new TlsError.ConnectFailed({ ...where, phase, code, reason: "not-permitted" })
-  }
-  if (code !== undefined) {
-    if (VERIFY_CODES.has(code)) return new TlsError.CertificateRejected({ ...refused, code })
-    if (PROTOCOL_VERSION_CODES.has(code)) return new TlsError.ProtocolRefused({ ...where, code, reason: "protocol-version" })
-    if (CIPHER_CODES.has(code)) return new TlsError.ProtocolRefused({ ...where, code, reason: "cipher" })
-    if (NOT_TLS_CODES.has(code)) return new TlsError.ProtocolRefused({ ...where, code, reason: "not-tls" })
-    if (code.startsWith("ERR_SSL_") || code.startsWith("ERR_TLS_")) {
-      return new TlsError.ProtocolRefused({ ...where, code, reason: "handshake-failure" })
-    }
-  }
-  return new TlsError.ConnectFailed({ ...where, phase, code, reason: "other" })
-}
-
-// -----------------------------------------------------------------------------
-// live
-// -----------------------------------------------------------------------------
-
-const DAY_MILLIS = 86_400_000
-
-const day = (d: Date): string => (Number.isNaN(d.getTime()) ? "an unknown date" : d.toISOString().slice(0, 10))
-
-const info = (facts: Trust.CertificateFacts, now: number, store: Trust.LoadedStore): CertificateInfo => ({
-  ...facts,
-  daysLeft: Math.floor((facts.notAfter.getTime() - now) / DAY_MILLIS),
-  inTrustStore: store.fingerprints.has(facts.fingerprint256)
-})
-
-const warningsOf = (
-  host: string,
-  chain: ReadonlyArray<CertificateInfo>,
-  anchor: CertificateInfo | undefined,
-  files: ReadonlyArray<{ readonly path: string; readonly certificates: ReadonlyArray<CertificateInfo> }>
-): ReadonlyArray<TrustWarning> => {
-  const out: Array<TrustWarning> = []
-  const seen = new Set<string>()
-  const check = (c: CertificateInfo, where: TrustWarning["where"], what: string) => {
-    if (c.daysLeft >= WARN_DAYS || seen.has(c.fingerprint256)) return
-    seen.add(c.fingerprint256)
-    const when = c.daysLeft < 0
-      ? `expired on ${day(c.notAfter)}`
-      : `expires on ${day(c.notAfter)}, in ${c.daysLeft} day${c.daysLeft === 1 ? "" : "s"}`
-    out.push({ subject: c.subject, notAfter: c.notAfter, daysLeft: c.daysLeft, where, message: `${what} ${when}` })
-  }
-  chain.forEach((c, i) => {
-    if (anchor !== undefined && c.fingerprint256 === anchor.fingerprint256) return
-    check(c, "served-chain", i === 0 ? `certificate for ${host}` : `intermediate "${c.subject}" served for ${host}`)
-  })
-  if (anchor !== undefined) check(anchor, "trust-anchor", `trusted root "${anchor.subject}" that ${host} chains to`)
-  for (const f of files) for (const c of f.certificates) check(c, "ca-file", `root "${c.subject}" from ${f.path}`)
-  return out
-}
-
-/**
- * How a handshake ended, told once, by the socket's events or the time-out; `await` waits for it.
- * Plain code rather than a `Deferred`: making one cost more than anything else in a handshake's
- * Effect work.
- */
-class HandshakeEnd {
-  private result: Exit.Exit<void, unknown> | undefined = undefined
-  private waiter: ((exit: Exit.Exit<void, unknown>) => void) | undefined = undefined
-
-  done(exit: Exit.Exit<void, unknown>): void {
-    if (this.result !== undefined) return
-    this.result = exit
-    const waiter = this.waiter
-    this.waiter = undefined
-    if (waiter !== undefined) waiter(exit)
-  }
-
-  /** Interrupting the wait leaves the end to be told to nobody. */
-  readonly await: Effect.Effect<void, unknown> = Effect.async<void, unknown>((resume) => {
-    if (this.result !== undefined) resume(this.result)
-    else this.waiter = resume
-  })
-}
-
-interface Opened {
-  readonly socket: NodeTls.TLSSocket
-  readonly observed: Observed
-  readonly done: HandshakeEnd
-}
-
-const noop = () => {}
-
-/** Ends the wait for a handshake when the connect time-out passes. */
-const TIMED_OUT: unique symbol = Symbol("stpp/connect/TlsConnector/timedOut")
-
-const open = (target: Target, store: Trust.LoadedStore, done: HandshakeEnd): Opened => {
-  const observed: Observed = { tcpConnected: false, peer: undefined, facts: undefined }
-  const socket = NodeTls.connect({
-    host: target.address,
-    port: target.port,
-    servername: target.servername,
-    secureContext: store.secureContext,
-    minVersion: "TLSv1.2",
-    rejectUnauthorized: true,
-    // Node reads the peer's chain for the host name check; it is kept from here rather than read a
-    // second time (reading a detailed chain is the costliest step of a handshake on the client).
-    checkServerIdentity: (hostname, cert) => {
-      observed.peer = cert as NodeTls.DetailedPeerCertificate
-      return NodeTls.checkServerIdentity(hostname, cert)
-    },
-    ALPNProtocols: ["http/1.1"]
-  })
-  // A persistent listener: an error at any time (also after HTTP took over) must not crash the process.
-  socket.on("error", noop)
-  socket.once("connect", () => {
-    observed.tcpConnected = true
-  })
-  // Node emits "secure" just before it checks the chain and the name and, on a failure, destroys the
-  // socket; the served chain is read here so that an error can say what was wrong with it.
-  socket.prependOnceListener("secure", () => {
-    observed.tcpConnected = true
-    // When the chain verified, Node's host name check (above) records it; otherwise it is read here,
-    // before Node destroys the socket.
-    const handle = (socket as unknown as { readonly _handle?: { readonly verifyError?: () => unknown } })._handle
-    const verifyError = typeof handle?.verifyError === "function" ? handle.verifyError() : "unknown"
-    if (verifyError === null || verifyError === undefined) return
-    try {
-      observed.peer = socket.getPeerCertificate(true)
-    } catch {
-      // described without the chain
-    }
-  })
-  socket.once("secureConnect", () => done.done(Exit.void))
-  socket.once("error", (error) => done.done(Exit.fail(error)))
-  socket.once(
-    "close",
-    () => done.done(Exit.fail(Object.assign(new Error("closed before the handshake finished"), { code: "ECONNRESET" })))
-  )
-  return { socket, observed, done }
-}
-
-interface Handshaken {
-  readonly connection: TlsConnection
-  /** The served chain's facts, read when asked for (a connection for requests never asks). */
-  readonly chain: () => ReadonlyArray<Trust.CertificateFacts>
-}
-
-const handshake = (
-  target: Target,
-  store: Trust.LoadedStore,
-  timeout: Duration.Duration
-): Effect.Effect<Handshaken, TlsError.TlsConnectError, Scope.Scope> =>
-  Effect.gen(function*() {
-    const where = { host: target.servername, address: target.address, port: target.port }
-    if (Net.isIP(target.servername) !== 0 || target.servername.length === 0) {
-      return yield* Effect.fail(new TlsError.ServernameRequired(where))
-    }
-    const start = yield* Clock.currentTimeMillis
-    const done = new HandshakeEnd()
-    // The socket is closed with the caller's scope. `Scope.addFinalizer` rather than
-    // `Effect.acquireRelease`: closing a socket needs none of the acquiring fiber's context, which
-    // `acquireRelease` restores for its release with two diffs and patches of all its FiberRefs,
-    // costing more than the rest of a handshake's Effect work together.
-    const opened = yield* Effect.uninterruptible(Effect.tap(
-      Effect.try({
-        try: () => open(target, store, done),
-        // e.g. a port out of range: node throws before any socket exists
-        catch: (error): TlsError.TlsConnectError =>
-          new TlsError.ConnectFailed({ ...where, phase: "tcp", code: codeOf(error), reason: "other" })
-      }),
-      ({ socket }) =>
-        Effect.flatMap(Effect.scope, (scope) => Scope.addFinalizer(scope, Effect.sync(() => socket.destroy())))
-    ))
-    const { observed, socket } = opened
-    const timeoutMillis = Duration.toMillis(timeout)
-    // The connect time-out on Clock (so TestClock drives it): a sleeping child that ends the wait,
-    // rather than Effect.timeoutFail's race of two fibers, which cost more than the rest of this.
-    const timer = yield* Effect.fork(
-      Effect.zipRight(Effect.sleep(timeout), Effect.sync(() => done.done(Exit.fail(TIMED_OUT))))
-    )
-    yield* done.await.pipe(
-      Effect.catchAll((error) =>
-        error === TIMED_OUT
-          ? Effect.fail<TlsError.TlsConnectError>(
-            observed.tcpConnected
-              ? new TlsError.HandshakeTimeout({ ...where, timeoutMillis })
-              : new TlsError.ConnectTimeout({ ...where, timeoutMillis })
-          )
-          : Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.fail(classify(target, observed, error, now, store)))
-      ),
-      // Whatever ended the attempt, a socket that did not verify is gone before anyone could write.
-      Effect.onExit((exit) =>
-        Effect.fiberIdWith((self) => {
-          // the timer is told to stop, not waited for (nor a fiber forked to wait for it)
-          timer.unsafeInterruptAsFork(self)
-          if (!Exit.isSuccess(exit)) socket.destroy()
-          return Effect.void
-        })
-      )
-    )
-    const end = yield* Clock.currentTimeMillis
-    const base = socket.bytesWritten
-    const cipher = socket.getCipher() as NodeTls.CipherNameAndProtocol | undefined
-    const connection: TlsConnection = {
-      socket,
-      bytesWritten: () => socket.bytesWritten - base,
-      address: target.address,
-      port: target.port,
-      servername: target.servername,
-      protocol: socket.getProtocol(),
-      cipher: cipher?.name ?? null,
-      connectMillis: end - start
-    }
-    return { connection, chain: () => chainOf(observed) }
-  })
 
 /**
  * What the connector needs: the trust store and the connect-attempt time-out.
@@ -553,38 +176,18 @@ export const makeWith = (options: Options): Effect.Effect<TlsConnector["Type"], 
       Effect.mapError((f) => new TlsError.TrustStoreError({ path: f.path, reason: f.problem }))
     )
     const timeout = Duration.decode(options.connectTimeout)
-    const connect = (target: Target) => Effect.map(handshake(target, store, timeout), (h) => h.connection)
+    const connect = (target: Target) => Effect.map(Handshake.handshake(target, store, timeout), (h) => h.connection)
     const trustReport = (target: Target): Effect.Effect<TrustReport, TlsError.TlsConnectError> =>
-      Effect.scoped(Effect.gen(function*() {
-        const handshaken = yield* handshake(target, store, timeout)
-        const { connection } = handshaken
-        const chain = handshaken.chain()
-        const now = yield* Clock.currentTimeMillis
-        const infos = chain.map((c) => info(c, now, store))
-        const last = infos[infos.length - 1]
-        const anchor = last !== undefined && last.inTrustStore ? last : undefined
-        const caFiles = store.caFiles.map((f) => ({
-          path: f.path,
-          certificates: f.certificates.map((c) => info(c, now, store))
-        }))
-        return {
-          host: target.servername,
-          address: target.address,
-          port: target.port,
-          checkedAt: new Date(now),
-          protocol: connection.protocol,
-          cipher: connection.cipher,
-          trustStore: {
-            kind: store.kind,
-            systemBundle: store.systemBundle,
-            bundledRoots: store.bundledCount,
-            caFiles
-          },
-          chain: infos,
-          anchor,
-          warnings: warningsOf(target.servername, infos, anchor, caFiles)
-        } satisfies TrustReport
-      }))
+      Effect.scoped(
+        Effect.flatMap(
+          Handshake.handshake(target, store, timeout),
+          (handshaken) =>
+            Effect.map(
+              Clock.currentTimeMillis,
+              (now) => Report.build(target, handshaken.connection, handshaken.chain(), now, store)
+            )
+        )
+      )
     return TlsConnector.of({ connect, trustReport })
   })
 
@@ -613,224 +216,24 @@ export const make: Effect.Effect<TlsConnector["Type"], TlsError.TrustStoreError,
 export const layer: Layer.Layer<TlsConnector, TlsError.TrustStoreError, ConnectionConfig> = Layer.effect(TlsConnector, make)
 
 // -----------------------------------------------------------------------------
-// test
+// test (kept here for existing imports; the fake lives in TestTlsConnector)
 // -----------------------------------------------------------------------------
 
 /**
- * What the fake connector does on one connect call to an address.
- *
- * - `accept`: a verified connection over an in-memory socket; the test gets the server side.
- * - `refuse`, `reset`: `TlsError.ConnectRefused`, `TlsError.ConnectReset` (handshake phase).
- * - `stall`: the handshake never finishes: only the connect time-out ends it (`TlsError.HandshakeTimeout`).
- * - `stall-tcp`: TCP never connects (`TlsError.ConnectTimeout`).
- * - `fail`: fails with the given error (built for the target when a function).
- *
- * Every step may take `delay` first (by `Clock`, so `TestClock` drives it), inside the time-out.
- *
  * @since 0.1.0
  * @category test
+ * @deprecated import it from `TestTlsConnector`
  */
-export type Step =
-  | "accept"
-  | "refuse"
-  | "reset"
-  | "stall"
-  | "stall-tcp"
-  | {
-    readonly _tag: "accept"
-    readonly delay?: Duration.DurationInput | undefined
-    readonly protocol?: string | undefined
-    readonly cipher?: string | undefined
-    /** Called with the server side as soon as the connection is made. */
-    readonly onAccept?: ((server: TestServerSide) => void) | undefined
-  }
-  | {
-    readonly _tag: "refuse" | "reset" | "stall" | "stall-tcp"
-    readonly delay?: Duration.DurationInput | undefined
-  }
-  | {
-    readonly _tag: "fail"
-    readonly delay?: Duration.DurationInput | undefined
-    readonly error: TlsError.TlsConnectError | ((target: Target) => TlsError.TlsConnectError)
-  }
+export {
+  /** @deprecated import it from `TestTlsConnector` */
+  layerTest,
+  /** @deprecated import it from `TestTlsConnector` */
+  TestTlsConnector
+} from "./TestTlsConnector.js"
 
 /**
- * The test's end of an accepted fake connection.
- *
  * @since 0.1.0
  * @category test
+ * @deprecated import them from `TestTlsConnector`
  */
-export interface TestServerSide {
-  /** Read the request bytes here, write a response, `end()` it, or `destroy()` it (the client sees a reset). */
-  readonly socket: Duplex
-  /** Every byte the client has written so far. */
-  readonly received: () => Buffer
-}
-
-/**
- * One connect call the fake saw.
- *
- * @since 0.1.0
- * @category test
- */
-export interface TestCall {
-  readonly target: Target
-  /** `Clock` time of the call. */
-  readonly at: number
-  /** The step that answered it. */
-  readonly step: string
-  /** The server side, for an accepted call. */
-  readonly server: TestServerSide | undefined
-}
-
-/**
- * Steers `layerTest`, the way `TestClock` steers the clock.
- *
- * @since 0.1.0
- * @category test
- */
-export class TestTlsConnector extends Context.Tag("@stpp/connect/TestTlsConnector")<TestTlsConnector, {
-  /** Queues steps for an address, one per connect call, in order. */
-  readonly script: (address: string, ...steps: ReadonlyArray<Step>) => Effect.Effect<void>
-  /** What every call to the address does once its queue is empty. */
-  readonly always: (address: string, step: Step) => Effect.Effect<void>
-  /** The connect calls made so far, oldest first. */
-  readonly calls: Effect.Effect<ReadonlyArray<TestCall>>
-  /** The trust report `trustReport` returns for an address that accepts. */
-  readonly setTrustReport: (address: string, report: (target: Target) => TrustReport) => Effect.Effect<void>
-}>() {}
-
-interface TestState {
-  readonly queues: Map<string, Array<Step>>
-  readonly always: Map<string, Step>
-  readonly calls: Array<{ -readonly [K in keyof TestCall]: TestCall[K] }>
-  readonly reports: Map<string, (target: Target) => TrustReport>
-}
-
-const stepTag = (step: Step): string => (typeof step === "string" ? step : step._tag)
-
-const emptyReport = (target: Target, now: number): TrustReport => ({
-  host: target.servername,
-  address: target.address,
-  port: target.port,
-  checkedAt: new Date(now),
-  protocol: "TLSv1.3",
-  cipher: "TLS_AES_128_GCM_SHA256",
-  trustStore: { kind: "only", systemBundle: undefined, bundledRoots: 0, caFiles: [] },
-  chain: [],
-  anchor: undefined,
-  warnings: []
-})
-
-const testConnect = (
-  state: TestState,
-  timeout: Duration.Duration,
-  target: Target
-): Effect.Effect<TlsConnection, TlsError.TlsConnectError, Scope.Scope> =>
-  Effect.gen(function*() {
-    const where = { host: target.servername, address: target.address, port: target.port }
-    const start = yield* Clock.currentTimeMillis
-    const step = yield* Effect.sync(() => {
-      const queue = state.queues.get(target.address)
-      return queue !== undefined && queue.length > 0 ? queue.shift() : state.always.get(target.address)
-    })
-    if (step === undefined) {
-      return yield* Effect.dieMessage(
-        `TestTlsConnector: unscripted connect to ${target.address}:${target.port} (${target.servername}); script it with TestTlsConnector.script or .always`
-      )
-    }
-    const tag = stepTag(step)
-    const call: TestState["calls"][number] = { target, at: start, step: tag, server: undefined }
-    state.calls.push(call)
-    const delay = typeof step === "string" ? undefined : step.delay
-    const timeoutMillis = Duration.toMillis(timeout)
-    const outcome: Effect.Effect<TlsConnection, TlsError.TlsConnectError, Scope.Scope> = Effect.gen(function*() {
-      if (delay !== undefined) yield* Effect.sleep(delay)
-      switch (tag) {
-        case "refuse":
-          return yield* Effect.fail(new TlsError.ConnectRefused(where))
-        case "reset":
-          return yield* Effect.fail(new TlsError.ConnectReset({ ...where, phase: "handshake" }))
-        case "stall":
-        case "stall-tcp":
-          return yield* Effect.never
-        case "fail": {
-          const e = (step as Extract<Step, { readonly _tag: "fail" }>).error
-          return yield* Effect.fail(typeof e === "function" ? e(target) : e)
-        }
-      }
-      const accept = typeof step === "string" ? undefined : (step as Extract<Step, { readonly _tag: "accept" }>)
-      const pair = yield* Effect.acquireRelease(
-        Effect.sync(() => TestSocket.memoryPair(target.address, target.port)),
-        ({ client, server }) =>
-          Effect.sync(() => {
-            client.destroy()
-            server.destroy()
-          })
-      )
-      pair.client.on("error", noop)
-      pair.server.on("error", noop)
-      const chunks: Array<Buffer> = []
-      // every "data" listener gets every chunk: recording here does not take the bytes from the test
-      pair.server.on("data", (chunk: Buffer) => chunks.push(chunk))
-      const side: TestServerSide = { socket: pair.server, received: () => Buffer.concat(chunks) }
-      call.server = side
-      accept?.onAccept?.(side)
-      const end = yield* Clock.currentTimeMillis
-      return {
-        socket: pair.client,
-        bytesWritten: () => pair.client.bytesWritten,
-        address: target.address,
-        port: target.port,
-        servername: target.servername,
-        protocol: accept?.protocol ?? "TLSv1.3",
-        cipher: accept?.cipher ?? "TLS_AES_128_GCM_SHA256",
-        connectMillis: end - start
-      } satisfies TlsConnection
-    })
-    return yield* Effect.timeoutFail(outcome, {
-      duration: timeout,
-      onTimeout: (): TlsError.TlsConnectError =>
-        tag === "stall-tcp"
-          ? new TlsError.ConnectTimeout({ ...where, timeoutMillis })
-          : new TlsError.HandshakeTimeout({ ...where, timeoutMillis })
-    })
-  })
-
-/**
- * The fake connector and its controller: no sockets, no certificates; each address does what the
- * test scripted, and anything unscripted is a defect that names the address. The connect time-out
- * comes from `ConnectionConfig`, so `TestClock` drives stalls.
- *
- * @since 0.1.0
- * @category layers
- */
-export const layerTest: Layer.Layer<TlsConnector | TestTlsConnector, never, ConnectionConfig> = Layer
-  .effectContext(
-    Effect.gen(function*() {
-      const settings = yield* ConnectionConfig
-      const state: TestState = { queues: new Map(), always: new Map(), calls: [], reports: new Map() }
-      const connector = TlsConnector.of({
-        connect: (target) => testConnect(state, settings.connectTimeout, target),
-        trustReport: (target) =>
-          Effect.scoped(Effect.gen(function*() {
-            yield* testConnect(state, settings.connectTimeout, target)
-            const now = yield* Clock.currentTimeMillis
-            const report = state.reports.get(target.address)
-            return report === undefined ? emptyReport(target, now) : report(target)
-          }))
-      })
-      const controller = TestTlsConnector.of({
-        script: (address, ...steps) =>
-          Effect.sync(() => {
-            const queue = state.queues.get(address) ?? []
-            queue.push(...steps)
-            state.queues.set(address, queue)
-          }),
-        always: (address, step) => Effect.sync(() => void state.always.set(address, step)),
-        calls: Effect.sync(() => state.calls.map((c) => ({ ...c }))),
-        setTrustReport: (address, report) => Effect.sync(() => void state.reports.set(address, report))
-      })
-      return Context.make(TlsConnector, connector).pipe(Context.add(TestTlsConnector, controller))
-    })
-  )
+export type { Step, TestCall, TestServerSide } from "./TestTlsConnector.js"
