@@ -20,7 +20,6 @@ export const TypeId: unique symbol = Symbol.for("@stpp/connect/ResolverError")
  */
 export type TypeId = typeof TypeId
 
-
 const describeFailure = (f: ServerFailure): string => {
   switch (f.reason) {
     case "timeout":

@@ -12,8 +12,8 @@ import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import type { Duplex } from "node:stream"
 import { ConnectionConfig } from "./ConnectionConfig.js"
-import * as TestSocket from "./internal/tls/memorySocket.js"
 import { TlsConnector } from "./internal/tls/connector.js"
+import * as TestSocket from "./internal/tls/memorySocket.js"
 import type { Target, TlsConnection, TrustReport } from "./TlsConnector.js"
 import * as TlsError from "./TlsError.js"
 
@@ -237,4 +237,3 @@ export const layerTest: Layer.Layer<TlsConnector | TestTlsConnector, never, Conn
       return Context.make(TlsConnector, connector).pipe(Context.add(TestTlsConnector, controller))
     })
   )
-

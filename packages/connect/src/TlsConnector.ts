@@ -140,7 +140,6 @@ export const WARN_DAYS: number = Report.WARN_DAYS
  */
 export * from "./TlsError.js"
 
-
 // -----------------------------------------------------------------------------
 // service
 // -----------------------------------------------------------------------------
@@ -150,7 +149,6 @@ export * from "./TlsError.js"
  * @category tags
  */
 export { TlsConnector } from "./internal/tls/connector.js"
-
 
 /**
  * What the connector needs: the trust store and the connect-attempt time-out.
@@ -213,7 +211,10 @@ export const make: Effect.Effect<TlsConnector["Type"], TlsError.TrustStoreError,
  * @since 0.1.0
  * @category layers
  */
-export const layer: Layer.Layer<TlsConnector, TlsError.TrustStoreError, ConnectionConfig> = Layer.effect(TlsConnector, make)
+export const layer: Layer.Layer<TlsConnector, TlsError.TrustStoreError, ConnectionConfig> = Layer.effect(
+  TlsConnector,
+  make
+)
 
 // -----------------------------------------------------------------------------
 // test (kept here for existing imports; the fake lives in TestTlsConnector)

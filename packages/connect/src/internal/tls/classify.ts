@@ -174,7 +174,9 @@ export const classify = (
   }
   if (code !== undefined) {
     if (VERIFY_CODES.has(code)) return new TlsError.CertificateRejected({ ...refused, code })
-    if (PROTOCOL_VERSION_CODES.has(code)) return new TlsError.ProtocolRefused({ ...where, code, reason: "protocol-version" })
+    if (PROTOCOL_VERSION_CODES.has(code)) {
+      return new TlsError.ProtocolRefused({ ...where, code, reason: "protocol-version" })
+    }
     if (CIPHER_CODES.has(code)) return new TlsError.ProtocolRefused({ ...where, code, reason: "cipher" })
     if (NOT_TLS_CODES.has(code)) return new TlsError.ProtocolRefused({ ...where, code, reason: "not-tls" })
     if (code.startsWith("ERR_SSL_") || code.startsWith("ERR_TLS_")) {
