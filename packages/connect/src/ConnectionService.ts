@@ -4,7 +4,6 @@
  *
  * @since 0.1.0
  */
-import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
@@ -19,17 +18,16 @@ import { constVoid } from "effect/Function"
 import * as Layer from "effect/Layer"
 import * as LogLevel from "effect/LogLevel"
 import * as Metric from "effect/Metric"
-import * as MetricBoundaries from "effect/MetricBoundaries"
 import type * as MetricLabel from "effect/MetricLabel"
-import * as Option from "effect/Option"
 import * as Random from "effect/Random"
 import * as Redacted from "effect/Redacted"
-import * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
 import * as Tracer from "effect/Tracer"
 import * as ConnectionConfig from "./ConnectionConfig.js"
 import { ConnectionClosed, NotSent, OutcomeUnknown, Refused, type RequestError } from "./ConnectionError.js"
+import { Housekeeper } from "./internal/housekeeper.js"
 import * as Http from "./internal/http.js"
+import * as Metrics from "./internal/metrics.js"
 import * as Permits from "./internal/permits.js"
 import * as Pool from "./internal/pool.js"
 import { Slots } from "./internal/slots.js"
@@ -95,31 +93,13 @@ export class ConnectionService extends Context.Tag("@stpp/connect/ConnectionServ
 // -----------------------------------------------------------------------------
 
 /**
- * The service's metrics, for an app's metrics exporter.
+ * The service's metrics, for an app's metrics exporter: `attempts`, `retries` (by `reason`),
+ * `requests` (by `outcome`), `retired` (by `reason`), `connectLatency` and `requestLatency` (ms).
  *
  * @since 0.1.0
  * @category metrics
  */
-export const metrics = {
-  /** Connect attempts made (each TCP + TLS handshake tried). */
-  attempts: Metric.counter("stpp_connect_attempts_total", { incremental: true }),
-  /** Connect attempts that failed and were retried, tagged by `reason` (the error's tag). */
-  retries: Metric.counter("stpp_connect_retries_total", { incremental: true }),
-  /** Requests by `outcome`: ok, not_sent, refused, outcome_unknown. */
-  requests: Metric.counter("stpp_requests_total", { incremental: true }),
-  /** Connections retired, tagged by `reason` (dns-ttl-expired, idle, closed, max-requests, failed). */
-  retired: Metric.counter("stpp_connections_retired_total", { incremental: true }),
-  /** Connect phase duration for a new connection, ms. */
-  connectLatency: Metric.histogram(
-    "stpp_connect_duration_ms",
-    MetricBoundaries.exponential({ start: 1, factor: 2, count: 17 })
-  ),
-  /** Whole request duration, ms. */
-  requestLatency: Metric.histogram(
-    "stpp_request_duration_ms",
-    MetricBoundaries.exponential({ start: 1, factor: 2, count: 17 })
-  )
-}
+export const metrics = Metrics.metrics
 
 // -----------------------------------------------------------------------------
 // the live service
@@ -160,12 +140,6 @@ export const make: Effect.Effect<
   const debugOn = LogLevel.lessThanEqual(minimumLevel, LogLevel.Debug)
   const logDebug = (message: string, annotations: Record<string, unknown>) =>
     debugOn ? Effect.annotateLogs(Effect.logDebug(message), annotations) : Effect.void
-  const outcomeCounters = {
-    ok: Metric.tagged(metrics.requests, "outcome", "ok"),
-    not_sent: Metric.tagged(metrics.requests, "outcome", "not_sent"),
-    refused: Metric.tagged(metrics.requests, "outcome", "refused"),
-    outcome_unknown: Metric.tagged(metrics.requests, "outcome", "outcome_unknown")
-  }
   const endpoint = ConnectionConfig.endpoint(settings)
   const { host, port } = endpoint
   const origin = new URL(`https://${host.includes(":") ? `[${host}]` : host}${port === 443 ? "" : `:${port}`}`)
@@ -177,17 +151,6 @@ export const make: Effect.Effect<
   // connections come and go hundreds of times a second under load: `Slots`, not a `Set` (see there)
   const open = new Slots<Pool.Pooled>()
 
-  // tagged once per reason: a tagged metric is a new key, hashed, each time it is made
-  const retiredCounters = new Map<string, Metric.Metric.Counter<number>>()
-  const retiredCounter = (reason: string) => {
-    let counter = retiredCounters.get(reason)
-    if (counter === undefined) {
-      counter = Metric.tagged(metrics.retired, "reason", reason)
-      retiredCounters.set(reason, counter)
-    }
-    return counter
-  }
-
   /** Closes a connection now and takes it out of the pool (closing does not wait for undici). */
   const retire = (p: Pool.Pooled, reason: string) =>
     Effect.suspend(() => {
@@ -195,31 +158,36 @@ export const make: Effect.Effect<
       const i = idle.indexOf(p)
       if (i >= 0) idle.splice(i, 1)
       return Pool.close(p).pipe(
-        Effect.zipRight(Metric.increment(retiredCounter(reason))),
+        Effect.zipRight(Metric.increment(Metrics.retiredCounter(reason))),
         Effect.zipRight(
           logDebug("connection retired", { connection: p.id, address: p.address, reason, requests: p.requests })
         )
       )
     })
 
-  // One housekeeping sweep on Clock (so TestClock drives it), every tick:
+  // Housekeeping on Clock (so TestClock drives it), at the next deadline it knows of:
   // - the send/receive time-out (STPP_IO_TIMEOUT): requests in flight past their deadline are
-  //   aborted, within one tick of it; one sweep rather than a timer race per request, which cost a
-  //   third of the throughput;
-  // - idle connections whose DNS answer expired (D2), or that idled too long, are closed even when
-  //   no request comes to notice.
+  //   aborted; one sweeper rather than a timer race per request (bench/RESULTS.md, warm);
+  // - idle connections whose DNS answer expired (D2), that idled too long, or whose socket closed,
+  //   are closed even when no request comes to notice.
   const ioTimeoutMillis = Duration.toMillis(settings.ioTimeout)
-  const inFlight = new Http.Deadlines()
-  const tick = Duration.millis(Math.max(5, Math.min(100, Math.floor(ioTimeoutMillis / 10))))
-  const housekeeping = Effect.gen(function*() {
-    const now = yield* Clock.currentTimeMillis
-    inFlight.expireUntil(now)
-    for (const p of [...idle]) {
-      const reason = Pool.staleReason(p, now, limits)
-      if (reason !== undefined) yield* retire(p, reason)
-    }
-  })
-  yield* Effect.forkIn(Effect.repeat(housekeeping, Schedule.spaced(tick)), layerScope)
+  const housekeeper = new Housekeeper()
+  const inFlight = new Http.Deadlines((deadline) => housekeeper.notify(deadline))
+  const sweep = (now: number) =>
+    Effect.suspend(() => {
+      let next = inFlight.expireUntil(now)
+      const stale: Array<readonly [Pool.Pooled, string]> = []
+      for (const p of idle) {
+        const reason = Pool.staleReason(p, now, limits)
+        if (reason !== undefined) stale.push([p, reason])
+        else next = Math.min(next, Pool.staleAt(p, limits))
+      }
+      return Effect.as(Effect.forEach(stale, ([p, reason]) => retire(p, reason), { discard: true }), next)
+    })
+  const idleClosed = (p: Pool.Pooled) => {
+    if (idle.includes(p)) housekeeper.notify(Number.NEGATIVE_INFINITY)
+  }
+  yield* Effect.forkIn(housekeeper.run(sweep), layerScope)
   // Once the layer is closed, a connection that a request still in flight opens or hands back is
   // closed at once rather than kept.
   let shutDown = false
@@ -263,7 +231,16 @@ export const make: Effect.Effect<
       const now = yield* Clock.currentTimeMillis
       // Random (so tests can fix it): connections opened together are retired at different counts
       const maxRequests = yield* Random.nextIntBetween(maxRequestsRange[0], maxRequestsRange[1] + 1)
-      const pooled = Pool.wrap(connection, scope, origin, answer.expiresAt, now, settings.maxResponseBytes, maxRequests)
+      const pooled = Pool.wrap(
+        connection,
+        scope,
+        origin,
+        answer.expiresAt,
+        now,
+        settings.maxResponseBytes,
+        maxRequests,
+        idleClosed
+      )
       if (shutDown) Pool.closeNow(pooled)
       else open.add(pooled)
       return pooled
@@ -378,7 +355,10 @@ export const make: Effect.Effect<
       : Pool.staleReason(p, now, limits) === undefined
       ? undefined
       : "limit"
-    if (stale === undefined) idle.push(p)
+    if (stale === undefined) {
+      idle.push(p)
+      housekeeper.notify(Pool.staleAt(p, limits))
+    }
     return stale
   }
 
@@ -591,7 +571,7 @@ export const make: Effect.Effect<
           this.held = false
           permits.release()
           this.recorded = true
-          recordOk(elapsedMillis, this.labels)
+          Metrics.recordOk(elapsedMillis, this.labels)
           this.resume(
             Effect.succeed({ status, headers, body, address: p.address, attempts: 0, reused: true, elapsedMillis })
           )
@@ -628,7 +608,7 @@ export const make: Effect.Effect<
       }
       if (!this.recorded) {
         this.recorded = true
-        recordExit(exit, this.labels)
+        Metrics.recordExit(exit, this.labels)
       }
       return closing
     }
@@ -649,30 +629,6 @@ export const make: Effect.Effect<
       }),
       (exit) => flight.exit(exit)
     )
-  }
-
-  /**
-   * Metrics for a finished request, tagged like any other metric of the calling fiber
-   * (`Effect.tagMetrics`: its labels, read when the request started).
-   */
-  const recordOk = (elapsedMillis: number, labels: ReadonlyArray<MetricLabel.MetricLabel>): void => {
-    outcomeCounters.ok.unsafeUpdate(1, labels)
-    metrics.requestLatency.unsafeUpdate(elapsedMillis, labels)
-  }
-  const recordExit = (
-    exit: Exit.Exit<GatewayResponse, RequestError>,
-    labels: ReadonlyArray<MetricLabel.MetricLabel>
-  ): void => {
-    if (Exit.isSuccess(exit)) return recordOk(exit.value.elapsedMillis, labels)
-    const failure = Cause.failureOption(exit.cause)
-    if (Option.isNone(failure)) return
-    const e = failure.value
-    const counter = e._tag === "NotSent"
-      ? outcomeCounters.not_sent
-      : e._tag === "Refused"
-      ? outcomeCounters.refused
-      : outcomeCounters.outcome_unknown
-    counter.unsafeUpdate(1, labels)
   }
 
   const request = (request: GatewayRequest): Effect.Effect<GatewayResponse, RequestError> =>

@@ -85,6 +85,21 @@ export const staleReason = (p: Pooled, now: number, limits: Limits): string | un
 }
 
 /**
+ * When an idle connection becomes stale by time alone (its DNS answer or its idle limit), epoch ms:
+ * the housekeeper wakes then.
+ *
+ * @internal
+ */
+export const staleAt = (p: Pooled, limits: Limits): number =>
+  Math.min(
+    p.dnsExpiresAt,
+    p.lastUsedAt + limits.keepAliveIdleMillis,
+    p.serverIdleMillis === undefined
+      ? Number.POSITIVE_INFINITY
+      : p.lastUsedAt + p.serverIdleMillis - serverIdleMargin(p.serverIdleMillis)
+  )
+
+/**
  * The most recently used idle connection when it may be reused now, taken off `idle`; otherwise
  * undefined, and `idle` is left as it was (whoever retires stale connections finds it there).
  *
@@ -120,7 +135,9 @@ export const wrap = (
   dnsExpiresAt: number,
   now: number,
   maxResponseBytes: number,
-  maxRequests: number
+  maxRequests: number,
+  /** Hears when the socket ended or closed (the pool retires it if idle). */
+  onClosed: (p: Pooled) => void = constVoid
 ): Pooled => {
   let handedOver = false
   const dispatcher = new Undici.Client(origin, {
@@ -159,7 +176,9 @@ export const wrap = (
     serverMaxRequests: undefined
   }
   const markClosed = () => {
+    if (pooled.closed) return
     pooled.closed = true
+    onClosed(pooled)
   }
   connection.socket.once("end", markClosed)
   connection.socket.once("close", markClosed)
