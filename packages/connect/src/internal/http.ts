@@ -56,7 +56,7 @@ const codeOf = (u: unknown): string | undefined => {
   return typeof name === "string" ? name : undefined
 }
 
-/** Walks `cause` links (HttpClientError -> undici error -> socket error) to name what happened. @internal */
+/** Walks `cause` links (undici's error -> the socket's error) to name what happened. @internal */
 export const failureReason = (error: unknown): string => {
   let current: unknown = error
   for (let depth = 0; depth < 6 && current !== undefined && current !== null; depth++) {

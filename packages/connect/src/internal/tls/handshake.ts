@@ -18,8 +18,8 @@ import type * as Trust from "./trust.js"
 
 /**
  * How a handshake ended, told once, by the socket's events or the time-out; `await` waits for it.
- * Plain code rather than a `Deferred`: making one cost more than anything else in a handshake's
- * Effect work.
+ * Plain code rather than a `Deferred`, for the cold path (bench/RESULTS.md, "Measured choices": the
+ * handshake latch).
  */
 class HandshakeEnd {
   private result: Exit.Exit<void, unknown> | undefined = undefined
@@ -61,7 +61,7 @@ const open = (target: Target, store: Trust.LoadedStore, done: HandshakeEnd): Ope
     minVersion: "TLSv1.2",
     rejectUnauthorized: true,
     // Node reads the peer's chain for the host name check; it is kept from here rather than read a
-    // second time (reading a detailed chain is the costliest step of a handshake on the client).
+    // second time (reading a detailed chain is costly).
     checkServerIdentity: (hostname, cert) => {
       observed.peer = cert as NodeTls.DetailedPeerCertificate
       return NodeTls.checkServerIdentity(hostname, cert)
@@ -117,10 +117,8 @@ export const handshake = (
     }
     const start = yield* Clock.currentTimeMillis
     const done = new HandshakeEnd()
-    // The socket is closed with the caller's scope. `Scope.addFinalizer` rather than
-    // `Effect.acquireRelease`: closing a socket needs none of the acquiring fiber's context, which
-    // `acquireRelease` restores for its release with two diffs and patches of all its FiberRefs,
-    // costing more than the rest of a handshake's Effect work together.
+    // The socket is closed with the caller's scope, by a finalizer added to it: closing needs none
+    // of the acquiring fiber's context (bench/RESULTS.md, "Measured choices": the handshake latch).
     const opened = yield* Effect.uninterruptible(Effect.tap(
       Effect.try({
         try: () => open(target, store, done),
@@ -133,8 +131,8 @@ export const handshake = (
     ))
     const { observed, socket } = opened
     const timeoutMillis = Duration.toMillis(timeout)
-    // The connect time-out on Clock (so TestClock drives it): a sleeping child that ends the wait,
-    // rather than Effect.timeoutFail's race of two fibers, which cost more than the rest of this.
+    // The connect time-out on Clock (so TestClock drives it): a sleeping child that ends the wait
+    // rather than a race of two fibers (bench/RESULTS.md, "Measured choices": the handshake latch).
     const timer = yield* Effect.fork(
       Effect.zipRight(Effect.sleep(timeout), Effect.sync(() => done.done(Exit.fail(TIMED_OUT))))
     )
