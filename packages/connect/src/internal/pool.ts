@@ -44,7 +44,11 @@ export interface Pool {
   /** The most recently used idle connection when it may be reused now, in plain code (the warm path). */
   readonly takeFresh: (now: number) => Connection.Pooled | undefined
   /** Bookkeeping after an answer: back to the idle list, or why the connection may not be reused. */
-  readonly answered: (p: Connection.Pooled, headers: Readonly<Record<string, string>>, now: number) => string | undefined
+  readonly answered: (
+    p: Connection.Pooled,
+    headers: Readonly<Record<string, string>>,
+    now: number
+  ) => string | undefined
   /** Takes a new verified connection into the pool (closed at once after shutdown). */
   readonly add: (
     connection: TlsConnection,
