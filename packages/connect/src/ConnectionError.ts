@@ -6,6 +6,22 @@
  * @since 0.1.0
  */
 import * as Data from "effect/Data"
+import * as Predicate from "effect/Predicate"
+import * as Redact from "./Redact.js"
+import type { DnsError } from "./ResolverError.js"
+import type { ConnectPhaseError, TlsVerificationError } from "./TlsError.js"
+
+/**
+ * @since 0.1.0
+ * @category type ids
+ */
+export const TypeId: unique symbol = Symbol.for("@stpp/connect/ConnectionError")
+
+/**
+ * @since 0.1.0
+ * @category type ids
+ */
+export type TypeId = typeof TypeId
 
 /**
  * Where a request was when it failed after its first byte was written (R3).
@@ -16,8 +32,44 @@ import * as Data from "effect/Data"
 export type Phase = "sending" | "awaiting" | "receiving"
 
 /**
+ * A connection the request was to go out on closed before a byte of it was written: the server
+ * closed a fresh one at once, every connection tried closed, or the service was shut down.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ConnectionClosed extends Data.TaggedError("ConnectionClosed")<{
+  readonly reason: "closed-before-write" | "every-connection-closed" | "shut-down"
+  /** The connection's address, when one was open. */
+  readonly address: string | undefined
+  /** What undici saw, e.g. "reset" or "closed", for `closed-before-write`. */
+  readonly detail?: string | undefined
+}> {
+  /** @since 0.1.0 */
+  readonly [TypeId]: TypeId = TypeId
+  get message(): string {
+    switch (this.reason) {
+      case "closed-before-write":
+        return `the connection to ${this.address} closed before the request could be written (${this.detail})`
+      case "every-connection-closed":
+        return "every connection closed before the request could be written"
+      case "shut-down":
+        return "the connection service was shut down (its layer closed)"
+    }
+  }
+}
+
+/**
+ * What can end the connect phase with nothing sent.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type NotSentCause = DnsError | ConnectPhaseError | ConnectionClosed
+
+/**
  * The connect phase failed on every attempt the retry policy allowed; no request byte was written.
- * Safe to retry later.
+ * Safe to retry later. `cause` is the last attempt's own error (`catchTag` it through `cause`).
  *
  * @since 0.1.0
  * @category errors
@@ -27,15 +79,31 @@ export class NotSent extends Data.TaggedError("NotSent")<{
   /** Connect attempts made. */
   readonly attempts: number
   readonly elapsedMillis: number
-  /** The tag of the last failure, e.g. "ConnectTimeout", "DnsUnavailable". */
-  readonly lastError: string
-  /** The last failure's own (redacted) message. */
-  readonly lastMessage: string
+  /** The last attempt's failure, e.g. a `ConnectTimeout` or a `DnsUnavailable`. */
+  readonly cause: NotSentCause
   /** The address of the last attempt, when DNS answered. */
   readonly address: string | undefined
   /** The caller's reference for the request, when given. */
   readonly reference: string | undefined
 }> {
+  /** @since 0.1.0 */
+  readonly [TypeId]: TypeId = TypeId
+  /**
+   * The tag of the last failure, e.g. "ConnectTimeout", "DnsUnavailable".
+   *
+   * @deprecated use `cause._tag`
+   */
+  get lastError(): NotSentCause["_tag"] {
+    return this.cause._tag
+  }
+  /**
+   * The last failure's own message, redacted.
+   *
+   * @deprecated use `cause.message`
+   */
+  get lastMessage(): string {
+    return Redact.string(this.cause.message)
+  }
   get message(): string {
     return `request to ${this.host} was not sent: ${this.attempts} connect attempt(s) failed in ${this.elapsedMillis} ms; last: ${this.lastMessage}. Nothing was sent: it is safe to try again later`
   }
@@ -43,7 +111,7 @@ export class NotSent extends Data.TaggedError("NotSent")<{
 
 /**
  * The library refused the connection for security (S1, S4): a certificate or protocol failure.
- * Never retried; no request byte was written.
+ * Never retried; no request byte was written. `cause` is the refusal itself.
  *
  * @since 0.1.0
  * @category errors
@@ -51,13 +119,29 @@ export class NotSent extends Data.TaggedError("NotSent")<{
 export class Refused extends Data.TaggedError("Refused")<{
   readonly host: string
   readonly address: string
-  /** The tag of the verification failure, e.g. "CertificateExpired". */
-  readonly reason: string
-  /** The verification failure's own message. */
-  readonly detail: string
+  /** The verification failure, e.g. a `CertificateExpired`. */
+  readonly cause: TlsVerificationError
   readonly attempts: number
   readonly reference: string | undefined
 }> {
+  /** @since 0.1.0 */
+  readonly [TypeId]: TypeId = TypeId
+  /**
+   * The tag of the verification failure, e.g. "CertificateExpired".
+   *
+   * @deprecated use `cause._tag`
+   */
+  get reason(): TlsVerificationError["_tag"] {
+    return this.cause._tag
+  }
+  /**
+   * The verification failure's own message, redacted.
+   *
+   * @deprecated use `cause.message`
+   */
+  get detail(): string {
+    return Redact.string(this.cause.message)
+  }
   get message(): string {
     return `refused to send the request to ${this.host} (${this.address}) for security: ${this.detail}. Nothing was sent`
   }
@@ -84,6 +168,8 @@ export class OutcomeUnknown extends Data.TaggedError("OutcomeUnknown")<{
   readonly attempts: number
   readonly reference: string | undefined
 }> {
+  /** @since 0.1.0 */
+  readonly [TypeId]: TypeId = TypeId
   get message(): string {
     const ref = this.reference === undefined ? "" : ` (reference ${this.reference})`
     return `outcome unknown for the request${ref} to ${this.host} (${this.address}): ${this.bytesWritten} bytes were sent, then ${this.reason} while ${this.phase}. Do not resend; look the transaction up`
@@ -101,4 +187,12 @@ export type RequestError = NotSent | Refused | OutcomeUnknown
  * @category refinements
  */
 export const isRequestError = (u: unknown): u is RequestError =>
-  u instanceof NotSent || u instanceof Refused || u instanceof OutcomeUnknown
+  Predicate.hasProperty(u, TypeId) && (u as { readonly _tag?: unknown })._tag !== "ConnectionClosed"
+
+/**
+ * Whether `u` is any error of this module, `ConnectionClosed` included.
+ *
+ * @since 0.1.0
+ * @category refinements
+ */
+export const isConnectionError = (u: unknown): u is RequestError | ConnectionClosed => Predicate.hasProperty(u, TypeId)

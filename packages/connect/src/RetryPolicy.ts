@@ -276,8 +276,8 @@ export const retryWith = <A, E, R>(
           }))
       })
     )
-    // Effect.retry's own loop, with the schedule and its driver made only once an attempt failed:
-    // most connects succeed at once, and building them was a fifth of a new connection's overhead.
+    // Effect.retry's own loop, with the schedule and its driver made only once an attempt failed,
+    // as most connects succeed at once (bench/RESULTS.md, "Measured choices": retryWith).
     const again = (driver: Schedule.ScheduleDriver<unknown, unknown, never>, error: E): Effect.Effect<A, E, R> =>
       Effect.matchEffect(driver.next(error), {
         onFailure: () => Effect.fail(error),

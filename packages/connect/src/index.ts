@@ -35,7 +35,17 @@ export * as Resolver from "./Resolver.js"
 /**
  * @since 0.1.0
  */
+export * as ResolverError from "./ResolverError.js"
+
+/**
+ * @since 0.1.0
+ */
 export * as TlsConnector from "./TlsConnector.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as TlsError from "./TlsError.js"
 
 /**
  * @since 0.1.0

@@ -23,6 +23,7 @@ import * as ConnectionConfig from "../src/ConnectionConfig.js"
 import type { RequestError } from "../src/ConnectionError.js"
 import * as ConnectionService from "../src/ConnectionService.js"
 import * as RedactingLogger from "../src/RedactingLogger.js"
+import * as TlsError from "../src/TlsError.js"
 import { gateways } from "./fixtures/Gateways.js"
 
 const HOST = "gateway.stpp.test"
@@ -214,6 +215,10 @@ describe("ConnectionService (real sockets)", () => {
       expect(e._tag).toBe("Refused")
       if (e._tag !== "Refused") return
       expect(e.reason).toBe("HostnameMismatch")
+      // the typed refusal itself, for catchTag through it
+      expect(e.cause._tag).toBe("HostnameMismatch")
+      expect(TlsError.isVerificationError(e.cause)).toBe(true)
+      expect(e.address).toBe("127.0.1.10")
       expect(e.attempts).toBe(1)
       expect(w.gw.byAddress.get("127.0.1.10")!.connections).toBe(1)
       expect(w.gw.totalRequests()).toBe(0)
@@ -228,6 +233,8 @@ describe("ConnectionService (real sockets)", () => {
       expect(e._tag).toBe("NotSent")
       if (e._tag !== "NotSent") return
       expect(e.lastError).toBe("ConnectRefused")
+      expect(e.cause._tag).toBe("ConnectRefused")
+      expect(TlsError.isRetryable(e.cause)).toBe(true)
       expect(e.attempts).toBeGreaterThan(3)
       expect(e.message).toContain("safe to try again later")
     }).pipe(Effect.scoped, Effect.provide(quiet)))

@@ -2,6 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import * as ConnectionConfig from "@stpp/connect/ConnectionConfig"
 import * as ConnectionError from "@stpp/connect/ConnectionError"
 import * as ConnectionService from "@stpp/connect/ConnectionService"
+import * as TlsError from "@stpp/connect/TlsError"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
 import * as Equal from "effect/Equal"
@@ -447,8 +448,7 @@ describe("GatewayClient (scripted connection)", () => {
       host: "h",
       attempts: 3,
       elapsedMillis: 10,
-      lastError: "ConnectRefused",
-      lastMessage: "refused",
+      cause: new TlsError.ConnectRefused({ host: "h", address: "127.0.0.9", port: 443 }),
       address: "127.0.0.9",
       reference: undefined
     })

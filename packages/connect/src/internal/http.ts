@@ -56,7 +56,7 @@ const codeOf = (u: unknown): string | undefined => {
   return typeof name === "string" ? name : undefined
 }
 
-/** Walks `cause` links (HttpClientError -> undici error -> socket error) to name what happened. @internal */
+/** Walks `cause` links (undici's error -> the socket's error) to name what happened. @internal */
 export const failureReason = (error: unknown): string => {
   let current: unknown = error
   for (let depth = 0; depth < 6 && current !== undefined && current !== null; depth++) {
@@ -178,20 +178,32 @@ const concat = (chunks: Array<Buffer>, size: number): Uint8Array =>
   chunks.length === 1 ? chunks[0] : chunks.length === 0 ? new Uint8Array(0) : Buffer.concat(chunks, size)
 
 /**
- * Exchanges in flight with their IO deadlines, swept by the service on Clock (`Slots`, not a `Set`:
- * see there why).
+ * Exchanges in flight with their IO deadlines, swept by the pool's housekeeper on Clock (`Slots`,
+ * not a `Set`: see there why). Each one added is told to `notify`, which wakes the housekeeper
+ * when this deadline comes before the one it sleeps until.
  *
  * @internal
  */
 export class Deadlines extends Slots<Exchange> {
-  /** Takes out the exchanges whose deadline is `now` or earlier, and expires them. */
-  expireUntil(now: number): void {
+  constructor(private readonly notify: (deadline: number) => void = () => undefined) {
+    super()
+  }
+
+  override add(exchange: Exchange): void {
+    super.add(exchange)
+    this.notify(exchange.deadline)
+  }
+
+  /** Expires the exchanges whose deadline is `now` or earlier; returns the next deadline (`Infinity`: none). */
+  expireUntil(now: number): number {
+    let next = Number.POSITIVE_INFINITY
     for (const exchange of this.toArray()) {
       if (now >= exchange.deadline) {
         this.delete(exchange)
         exchange.expire()
-      }
+      } else if (exchange.deadline < next) next = exchange.deadline
     }
+    return next
   }
 }
 

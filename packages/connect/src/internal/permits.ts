@@ -1,8 +1,8 @@
 /**
  * A first-come, first-served bound on requests in flight, in plain callbacks so that a request
  * waiting for a permit costs no fiber of its own (like undici's own queue). A released permit goes
- * straight to the oldest waiter: nobody can barge ahead (Effect's `Semaphore` lets a caller that
- * asks again at once take it first, which under load left some requests waiting for seconds).
+ * straight to the oldest waiter: nobody can barge ahead, as a caller asking again at once can with
+ * Effect's `Semaphore` (bench/RESULTS.md, "Measured choices": Permits).
  *
  * @internal
  */
@@ -40,8 +40,8 @@ export const make = (permits: number): Permits => {
       available++
       return
     }
-    // At once, in the releaser's call, as undici's own Pool hands a freed connection on: waiting
-    // for a microtask instead cost a quarter of the throughput at concurrency 256.
+    // At once, in the releaser's call, as undici's own Pool hands a freed connection on
+    // (bench/RESULTS.md, "Measured choices": Permits).
     next.granted()
   }
   return {

@@ -1,226 +1,182 @@
 /**
- * The connection pool under ConnectionService: verified TLS connections, each carrying one undici
- * `Client` (HTTP/1.1, no pipelining), kept alive only while the DNS answer that chose their address
- * is fresh (D2), the server has not asked to close, and they have not idled as long as the server
- * would let them.
+ * The connection pool under ConnectionService: the idle and open connections, the `maxSockets`
+ * permits, retiring, housekeeping at the next deadline it knows of, and shutdown. It lives in the
+ * layer's scope: closing that closes every connection.
  *
  * @internal
  */
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
-import { constVoid } from "effect/Function"
-import * as Scope from "effect/Scope"
-import type * as Net from "node:net"
-import * as Undici from "undici"
+import * as Metric from "effect/Metric"
+import type * as Scope from "effect/Scope"
 import type { TlsConnection } from "../TlsConnector.js"
-import type { KeepAliveHint } from "./http.js"
-import type { Slotted } from "./slots.js"
+import * as Connection from "./connection.js"
+import { Housekeeper } from "./housekeeper.js"
+import * as Http from "./http.js"
+import * as Metrics from "./metrics.js"
+import * as Permits from "./permits.js"
+import { Slots } from "./slots.js"
+
+/** A debug line, built only when it would be written. @internal */
+export type LogDebug = (message: string, annotations: Record<string, unknown>) => Effect.Effect<void>
 
 /** @internal */
-export interface Pooled extends Slotted {
-  readonly id: number
-  readonly connection: TlsConnection
-  readonly address: string
-  /** When the DNS answer that chose this address expires (epoch ms). */
-  readonly dnsExpiresAt: number
-  readonly dispatcher: Undici.Client
-  readonly scope: Scope.CloseableScope
-  lastUsedAt: number
-  requests: number
-  /**
-   * This connection's own cap on requests: `keepAliveMaxRequests` less up to a fifth, drawn when
-   * it opened, so that connections opened together are not all retired (and reopened) together.
-   */
-  readonly maxRequests: number
-  /** The socket ended or closed, or the server said `Connection: close`. */
-  closed: boolean
-  /** `Keep-Alive: timeout` from the server, in ms. */
-  serverIdleMillis: number | undefined
-  /** `Keep-Alive: max` from the server. */
-  serverMaxRequests: number | undefined
-}
-
-/** @internal */
-export interface Limits {
+export interface Options {
+  readonly maxSockets: number
   readonly keepAliveIdleMillis: number
+  readonly maxResponseBytes: number
+  /** Parsed once: undici parses a string origin anew for every client. */
+  readonly origin: URL
+  readonly logDebug: LogDebug
 }
 
-/**
- * The range a connection's own request cap is drawn from: from four fifths of
- * `keepAliveMaxRequests` (at least 1) to all of it.
- *
- * @internal
- */
-export const maxRequestsRange = (keepAliveMaxRequests: number): readonly [number, number] => [
-  Math.max(1, Math.ceil(keepAliveMaxRequests * 0.8)),
-  keepAliveMaxRequests
-]
-
-/**
- * Retire an idle connection this long before the server's own keep-alive time-out (1 s, or a
- * quarter of a short time-out), so that a request never races the server's close.
- *
- * @internal
- */
-export const serverIdleMargin = (serverIdleMillis: number): number => Math.min(1000, serverIdleMillis / 4)
-
-/** Why an idle connection may not be reused now, or undefined when it may. @internal */
-export const staleReason = (p: Pooled, now: number, limits: Limits): string | undefined => {
-  if (p.closed) return "closed"
-  if (p.connection.socket.destroyed || p.connection.socket.readableEnded) return "closed"
-  if (now >= p.dnsExpiresAt) return "dns-ttl-expired"
-  const idleLimit = Math.min(
-    limits.keepAliveIdleMillis,
-    p.serverIdleMillis === undefined
-      ? Number.POSITIVE_INFINITY
-      : p.serverIdleMillis - serverIdleMargin(p.serverIdleMillis)
-  )
-  if (now - p.lastUsedAt >= idleLimit) return "idle"
-  const maxRequests = Math.min(
-    p.maxRequests,
-    p.serverMaxRequests === undefined ? Number.POSITIVE_INFINITY : p.serverMaxRequests
-  )
-  if (p.requests >= maxRequests) return "max-requests"
-  return undefined
+/** @internal */
+export interface Pool {
+  /** The `maxSockets` bound on requests in flight. */
+  readonly permits: Permits.Permits
+  /** Exchanges in flight with their IO deadlines, expired by housekeeping. */
+  readonly deadlines: Http.Deadlines
+  /** The layer was closed: nothing is kept or opened any more. */
+  readonly shutDown: () => boolean
+  /** Closes a connection now and takes it out of the pool (closing does not wait for undici). */
+  readonly retire: (p: Connection.Pooled, reason: string) => Effect.Effect<void>
+  /** An idle connection that may be reused now, if any, most recently used first; stale ones found are retired. */
+  readonly takeIdle: (now: number) => Effect.Effect<Connection.Pooled | undefined>
+  /** The most recently used idle connection when it may be reused now, in plain code (the warm path). */
+  readonly takeFresh: (now: number) => Connection.Pooled | undefined
+  /** Bookkeeping after an answer: back to the idle list, or why the connection may not be reused. */
+  readonly answered: (
+    p: Connection.Pooled,
+    headers: Readonly<Record<string, string>>,
+    now: number
+  ) => string | undefined
+  /** Takes a new verified connection into the pool (closed at once after shutdown). */
+  readonly add: (
+    connection: TlsConnection,
+    scope: Scope.CloseableScope,
+    dnsExpiresAt: number,
+    now: number,
+    maxRequests: number
+  ) => Connection.Pooled
 }
 
-/**
- * The most recently used idle connection when it may be reused now, taken off `idle`; otherwise
- * undefined, and `idle` is left as it was (whoever retires stale connections finds it there).
- *
- * @internal
- */
-export const takeFresh = (idle: Array<Pooled>, now: number, limits: Limits): Pooled | undefined => {
-  const p = idle.at(-1)
-  if (p === undefined || staleReason(p, now, limits) !== undefined) return undefined
-  idle.pop()
-  return p
-}
+/** @internal */
+export const make = (options: Options): Effect.Effect<Pool, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const layerScope = yield* Effect.scope
+    const { logDebug } = options
+    const limits: Connection.Limits = { keepAliveIdleMillis: options.keepAliveIdleMillis }
+    const permits = Permits.make(options.maxSockets)
+    const idle: Array<Connection.Pooled> = []
+    // connections come and go hundreds of times a second under load: `Slots`, not a `Set` (see there)
+    const open = new Slots<Connection.Pooled>()
 
-/** Record what the server said about keeping the connection. @internal */
-export const applyHint = (p: Pooled, hint: KeepAliveHint): void => {
-  if (hint.close) p.closed = true
-  if (hint.timeoutMillis !== undefined) p.serverIdleMillis = hint.timeoutMillis
-  if (hint.max !== undefined) p.serverMaxRequests = p.requests + hint.max
-}
+    const retire = (p: Connection.Pooled, reason: string) =>
+      Effect.suspend(() => {
+        if (!open.delete(p)) return Effect.void
+        const i = idle.indexOf(p)
+        if (i >= 0) idle.splice(i, 1)
+        return Connection.close(p).pipe(
+          Effect.zipRight(Metric.increment(Metrics.retiredCounter(reason))),
+          Effect.zipRight(
+            logDebug("connection retired", { connection: p.id, address: p.address, reason, requests: p.requests })
+          )
+        )
+      })
 
-let nextId = 0
+    // Housekeeping on Clock (so TestClock drives it), at the next deadline it knows of:
+    // - the send/receive time-out (STPP_IO_TIMEOUT): requests in flight past their deadline are
+    //   aborted; one sweeper rather than a timer race per request (bench/RESULTS.md, warm);
+    // - idle connections whose DNS answer expired (D2), that idled too long, or whose socket closed,
+    //   are closed even when no request comes to notice.
+    const housekeeper = new Housekeeper()
+    const deadlines = new Http.Deadlines((deadline) => housekeeper.notify(deadline))
+    const sweep = (now: number) =>
+      Effect.suspend(() => {
+        let next = deadlines.expireUntil(now)
+        const stale: Array<readonly [Connection.Pooled, string]> = []
+        for (const p of idle) {
+          const reason = Connection.staleReason(p, now, limits)
+          if (reason !== undefined) stale.push([p, reason])
+          else next = Math.min(next, Connection.staleAt(p, limits))
+        }
+        return Effect.as(Effect.forEach(stale, ([p, reason]) => retire(p, reason), { discard: true }), next)
+      })
+    const idleClosed = (p: Connection.Pooled) => {
+      if (idle.includes(p)) housekeeper.notify(Number.NEGATIVE_INFINITY)
+    }
+    yield* Effect.forkIn(housekeeper.run(sweep), layerScope)
+    // Once the layer is closed, a connection that a request still in flight opens or hands back is
+    // closed at once rather than kept.
+    let shutDown = false
+    yield* Effect.addFinalizer(() =>
+      Effect.suspend(() => {
+        shutDown = true
+        return Effect.forEach(open.toArray(), (p) => Connection.closeAndWait(p), { discard: true })
+      }).pipe(
+        Effect.tap(() => Effect.sync(() => open.clear()))
+      )
+    )
 
-/**
- * Wraps a verified connection in an undici Client whose connector hands over this socket once and
- * refuses to open any other: undici never reconnects behind the retry policy's back.
- *
- * @internal
- */
-export const wrap = (
-  connection: TlsConnection,
-  scope: Scope.CloseableScope,
-  /** Parsed once by the caller: undici parses a string origin anew for every client. */
-  origin: URL,
-  dnsExpiresAt: number,
-  now: number,
-  maxResponseBytes: number,
-  maxRequests: number
-): Pooled => {
-  let handedOver = false
-  const dispatcher = new Undici.Client(origin, {
-    pipelining: 1,
-    // keep-alive is managed by the pool (Clock-based); undici must not hold sockets past the pool
-    keepAliveTimeout: 10 * 60 * 1000,
-    keepAliveMaxTimeout: 10 * 60 * 1000,
-    // the IO time-out is Effect's (STPP_IO_TIMEOUT)
-    headersTimeout: 0,
-    bodyTimeout: 0,
-    // a larger answer is cut off by undici (UND_ERR_RES_EXCEEDED_MAX_SIZE): memory stays bounded
-    maxResponseSize: maxResponseBytes,
-    connect: (_options, callback) => {
-      // undici expects its connector to answer asynchronously (a synchronous answer stalls it)
-      if (handedOver || connection.socket.destroyed) {
-        process.nextTick(() => callback(new RetiredConnection(), null))
-        return
+    const takeIdle = (now: number): Effect.Effect<Connection.Pooled | undefined> => {
+      const p = idle.pop()
+      if (p === undefined) return Effect.succeed(undefined)
+      const reason = Connection.staleReason(p, now, limits)
+      if (reason === undefined) return Effect.succeed(p)
+      return Effect.zipRight(retire(p, reason), Effect.suspend(() => takeIdle(now)))
+    }
+
+    const answered = (
+      p: Connection.Pooled,
+      headers: Readonly<Record<string, string>>,
+      now: number
+    ): string | undefined => {
+      p.requests++
+      p.lastUsedAt = now
+      Connection.applyHint(p, Http.keepAliveHint(headers))
+      const stale = p.closed
+        ? "server-close"
+        : shutDown
+        ? "shut-down"
+        : Connection.staleReason(p, now, limits) === undefined
+        ? undefined
+        : "limit"
+      if (stale === undefined) {
+        idle.push(p)
+        housekeeper.notify(Connection.staleAt(p, limits))
       }
-      handedOver = true
-      process.nextTick(() => callback(null, connection.socket as unknown as Net.Socket))
+      return stale
+    }
+
+    const add = (
+      connection: TlsConnection,
+      scope: Scope.CloseableScope,
+      dnsExpiresAt: number,
+      now: number,
+      maxRequests: number
+    ): Connection.Pooled => {
+      const pooled = Connection.wrap(
+        connection,
+        scope,
+        options.origin,
+        dnsExpiresAt,
+        now,
+        options.maxResponseBytes,
+        maxRequests,
+        idleClosed
+      )
+      if (shutDown) Connection.closeNow(pooled)
+      else open.add(pooled)
+      return pooled
+    }
+
+    return {
+      permits,
+      deadlines,
+      shutDown: () => shutDown,
+      retire,
+      takeIdle,
+      takeFresh: (now) => Connection.takeFresh(idle, now, limits),
+      answered,
+      add
     }
   })
-  const pooled: Pooled = {
-    id: ++nextId,
-    connection,
-    address: connection.address,
-    dnsExpiresAt,
-    dispatcher,
-    scope,
-    slot: -1,
-    lastUsedAt: now,
-    requests: 0,
-    maxRequests,
-    closed: false,
-    serverIdleMillis: undefined,
-    serverMaxRequests: undefined
-  }
-  const markClosed = () => {
-    pooled.closed = true
-  }
-  connection.socket.once("end", markClosed)
-  connection.socket.once("close", markClosed)
-  return pooled
-}
-
-/** The connector refused to reopen a retired connection: nothing was written on it. @internal */
-export class RetiredConnection extends Error {
-  readonly code = "STPP_RETIRED_CONNECTION"
-  constructor() {
-    super("connection retired by the pool")
-  }
-}
-
-/**
- * The reason a retired connection's undici client is destroyed with: one error made once. Without
- * one, undici makes a new error, with its stack trace, for every connection it closes (two, in
- * fact: one for the client and one for the socket).
- *
- * @internal
- */
-export const retiredError: Error = new RetiredConnection()
-
-/**
- * Starts closing a pooled connection, at once and in plain code: undici's client is destroyed with
- * `retiredError` (it closes our socket with it), and the socket is destroyed in any case; nothing
- * waits for the close to finish; `onClosed` hears when undici has.
- *
- * @internal
- */
-export const closeNow = (p: Pooled, onClosed: () => void = constVoid): void => {
-  p.closed = true
-  if (p.dispatcher.destroyed) {
-    p.connection.socket.destroy()
-    onClosed()
-    return
-  }
-  p.dispatcher.destroy(retiredError, onClosed)
-  p.connection.socket.destroy()
-}
-
-/**
- * Close a pooled connection: the undici client and our socket (`closeNow`), then the TLS
- * connection's scope. Does not wait for undici to report the client closed: the socket is gone.
- *
- * @internal
- */
-export const close = (p: Pooled): Effect.Effect<void> =>
-  Effect.suspend(() => {
-    closeNow(p)
-    return Scope.close(p.scope, Exit.void)
-  })
-
-/**
- * `close`, and waits until undici has reported the client closed (at shutdown, so that nothing is
- * left behind).
- *
- * @internal
- */
-export const closeAndWait = (p: Pooled): Effect.Effect<void> =>
-  Effect.zipRight(
-    Effect.async<void>((resume) => closeNow(p, () => resume(Effect.void))),
-    Scope.close(p.scope, Exit.void)
-  )

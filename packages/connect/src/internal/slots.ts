@@ -3,11 +3,8 @@
  * plain array with swap-removal.
  *
  * Not a `Set`, for objects added and deleted thousands of times a second (requests in flight,
- * connections): a `Set` keeps rebuilding its hash table, and V8 links each table it leaves to the
- * next one (for live iterators). Once one such table had lived long enough to be promoted, it held
- * every later table, and the objects in them, in the old generation: 5 MB promoted per scavenge,
- * scavenges of 8-12 ms every 50 ms, and a p99 of 10 ms instead of 3 ms at concurrency 16, in most
- * processes.
+ * connections): a churning `Set` kept its old hash tables, and what they held, alive in the old
+ * generation (bench/RESULTS.md, "Measured choices": Slots).
  *
  * @internal
  */

@@ -9,7 +9,7 @@ import * as NodeCrypto from "node:crypto"
 import * as Fs from "node:fs/promises"
 import type * as Tls from "node:tls"
 import * as NodeTls from "node:tls"
-import type { TrustStore } from "../ConnectionConfig.js"
+import type { TrustStore } from "../../ConnectionConfig.js"
 
 /** Where Linux distributions and macOS keep the system's PEM bundle. @internal */
 export const SYSTEM_BUNDLES: ReadonlyArray<string> = [

@@ -12,8 +12,8 @@ import type * as Scope from "effect/Scope"
 import * as Crypto from "node:crypto"
 import * as Dgram from "node:dgram"
 import * as Net from "node:net"
-import type { Question, Response, Server, Transport, WireRecord } from "./dnsTransport.js"
-import { normalizeName, QueryFailure } from "./dnsTransport.js"
+import type { Question, Response, Server, Transport, WireRecord } from "./transport.js"
+import { normalizeName, QueryFailure } from "./transport.js"
 
 const errnoOf = (error: unknown): string => {
   if (typeof error === "object" && error !== null && "code" in error && typeof error.code === "string") {

@@ -1,0 +1,127 @@
+/**
+ * The connect phase: one attempt (resolve, then TCP + verified TLS to the address DNS names now),
+ * and the attempts under the retry policy and its budget (R1, R2), ending in a pooled connection,
+ * `Refused` (a verification failure, never retried) or `NotSent`.
+ *
+ * @internal
+ */
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as ExecutionStrategy from "effect/ExecutionStrategy"
+import * as Exit from "effect/Exit"
+import * as Metric from "effect/Metric"
+import * as Random from "effect/Random"
+import * as Scope from "effect/Scope"
+import { NotSent, Refused } from "../ConnectionError.js"
+import * as Resolver from "../Resolver.js"
+import * as RetryPolicy from "../RetryPolicy.js"
+import * as TlsConnector from "../TlsConnector.js"
+import * as Connection from "./connection.js"
+import { metrics } from "./metrics.js"
+import type { LogDebug, Pool } from "./pool.js"
+
+type ConnectFailure = Resolver.DnsError | TlsConnector.TlsConnectError
+
+const isConnectRetryable = (e: ConnectFailure): boolean => Resolver.isDnsError(e) ? true : TlsConnector.isRetryable(e)
+
+/** The connect attempts one request made, and the address last tried. @internal */
+export interface Attempts {
+  attempts: number
+  address: string | undefined
+}
+
+/** @internal */
+export type Connect = (
+  state: Attempts,
+  reference: string | undefined,
+  traced: boolean
+) => Effect.Effect<Connection.Pooled, NotSent | Refused>
+
+/** @internal */
+export interface Options {
+  readonly host: string
+  readonly port: number
+  readonly keepAliveMaxRequests: number
+  readonly resolver: Resolver.Resolver["Type"]
+  readonly connector: TlsConnector.TlsConnector["Type"]
+  readonly policy: RetryPolicy.RetryPolicy["Type"]
+  readonly pool: Pool
+  readonly logDebug: LogDebug
+}
+
+/** @internal */
+export const make = (options: Options): Connect => {
+  const { connector, host, logDebug, policy, pool, port, resolver } = options
+  const maxRequestsRange = Connection.maxRequestsRange(options.keepAliveMaxRequests)
+
+  /** One connect attempt: resolve, then TCP + verified TLS to the address DNS names now. */
+  const connectOnce = (state: Attempts, traced: boolean) =>
+    Effect.gen(function*() {
+      state.attempts++
+      yield* Metric.increment(metrics.attempts)
+      const answer = yield* resolver.resolve(host)
+      const address = answer.addresses[0]
+      state.address = address
+      // The connection's own scope, not a child of the layer's: the pool's finalizer closes every
+      // open connection itself, and a child scope is one more entry in the layer scope's map.
+      const scope = yield* Scope.make(ExecutionStrategy.sequential)
+      const connection = yield* connector.connect({ address, port, servername: host }).pipe(
+        Scope.extend(scope),
+        Effect.onError((cause) => Scope.close(scope, Exit.failCause(cause)))
+      )
+      const now = yield* Clock.currentTimeMillis
+      // Random (so tests can fix it): connections opened together are retired at different counts
+      const maxRequests = yield* Random.nextIntBetween(maxRequestsRange[0], maxRequestsRange[1] + 1)
+      return pool.add(connection, scope, answer.expiresAt, now, maxRequests)
+    }).pipe(
+      Effect.tapError((e) =>
+        logDebug("connect attempt failed", { attempt: state.attempts, address: state.address, error: e._tag })
+          .pipe(Effect.zipRight(
+            isConnectRetryable(e)
+              // the load balancer may already name another address: ask DNS again next time
+              ? resolver.invalidate(host).pipe(
+                Effect.zipRight(Metric.increment(Metric.tagged(metrics.retries, "reason", e._tag)))
+              )
+              : Effect.void
+          ))
+      ),
+      // a span per attempt, numbered when it starts
+      (effect) =>
+        traced
+          ? Effect.suspend(() =>
+            Effect.withSpan(effect, "stpp.connect", {
+              attributes: { "stpp.attempt": state.attempts + 1 },
+              captureStackTrace: false
+            })
+          )
+          : effect
+    )
+
+  return (state, reference, traced) =>
+    Effect.gen(function*() {
+      const t0 = yield* Clock.currentTimeMillis
+      const result = yield* Effect.either(RetryPolicy.retryWith(policy, connectOnce(state, traced), isConnectRetryable))
+      const t1 = yield* Clock.currentTimeMillis
+      if (Either.isRight(result)) {
+        yield* Metric.update(metrics.connectLatency, t1 - t0)
+        return result.right
+      }
+      const e = result.left
+      if (TlsConnector.isVerificationError(e)) {
+        return yield* Effect.fail(
+          new Refused({ host, address: e.address, cause: e, attempts: state.attempts, reference })
+        )
+      }
+      return yield* Effect.fail(
+        new NotSent({
+          host,
+          attempts: state.attempts,
+          elapsedMillis: t1 - t0,
+          cause: e,
+          address: state.address,
+          reference
+        })
+      )
+    })
+}
