@@ -191,6 +191,9 @@ const VALUE =
 
 const LINE_REST = /[^\r\n"\\]+/y
 
+/** Effect's `ConfigError.MissingData` message, a fixed phrase about a setting that has no value. */
+const EFFECT_MISSING = /\\?"?Expected [A-Za-z0-9_.[\]-]{1,128} to exist in the process context\\?"?/y
+
 /**
  * A sensitive word followed by its value after a space, as people write it in free text
  * (`password hunter2`, `cvv 123`, `Authorization dXNlcjpwYXNz`). The value's shape depends on the word.
@@ -620,6 +623,9 @@ const redactKeyValues = (s: string, last4: boolean): string => {
     if (kind === "keep") continue
     const valueStart = m.index + m[0].length
     const keyQuote = m[2]
+    // Effect's own `MissingData` text says the setting is missing: it holds no value to remove.
+    EFFECT_MISSING.lastIndex = valueStart
+    if (EFFECT_MISSING.test(s)) continue
     let valueEnd = valueStart
     const first = s.charCodeAt(valueStart)
     const quoted = first === 34 || first === 39 || (first === 92 && s.charCodeAt(valueStart + 1) === 34)

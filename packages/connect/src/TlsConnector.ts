@@ -18,7 +18,7 @@ import * as Scope from "effect/Scope"
 import * as Net from "node:net"
 import type { Duplex } from "node:stream"
 import * as NodeTls from "node:tls"
-import { ConnectionConfig } from "./ConnectionConfig.js"
+import { ConnectionConfig, MAX_CA_FILE_BYTES } from "./ConnectionConfig.js"
 import type { TrustStore } from "./ConnectionConfig.js"
 import * as TestSocket from "./internal/tlsTest.js"
 import * as Trust from "./internal/tlsTrust.js"
@@ -441,6 +441,10 @@ export class TrustStoreError extends Data.TaggedError("TrustStoreError")<{
         return `STPP_CA_FILE: ${this.path} does not exist`
       case "unreadable":
         return `STPP_CA_FILE: ${this.path} cannot be read`
+      case "not-a-file":
+        return `STPP_CA_FILE: ${this.path} is not a regular file; allowed: a PEM file (not a device, FIFO or directory)`
+      case "too-large":
+        return `STPP_CA_FILE: ${this.path} is larger than the limit of ${MAX_CA_FILE_BYTES} bytes; allowed: a PEM file of CA roots`
       case "no-certificate":
         return `STPP_CA_FILE: ${this.path} holds no PEM certificate ("-----BEGIN CERTIFICATE-----")`
       case "invalid-certificate":
