@@ -579,16 +579,26 @@ const maskPans = (s: string, last4: boolean): string | undefined => {
   return edits.start.length === 0 ? undefined : applyEdits(s, edits)
 }
 
-/** Masks the digits of a value known to be a card number, whatever its length or check digit. */
+/** Characters that already stand for a hidden digit in a masked card number (`411111######1111`). */
+const isMaskChar = (c: number): boolean => c === 42 || c === 35 || c === 0x2022
+
+/**
+ * Masks the digits of a value known to be a card number, whatever its length or check digit. Mask
+ * characters already in it count as hidden digits, so a number masked elsewhere keeps its shape.
+ */
 const maskDigits = (s: string, last4: boolean): string => {
   let count = 0
+  let digits = 0
   for (let i = 0; i < s.length; i++) {
     if (digitAt(s, i) >= 0) {
       count++
+      digits++
       i += digitLength - 1
+    } else if (isMaskChar(s.charCodeAt(i))) {
+      count++
     }
   }
-  if (count === 0) return s
+  if (digits === 0) return s
   // At most first 6 and last 4 and only when at least 3 digits stay hidden; short values keep 4 or none.
   const keepFirst = !last4 && count >= 13 ? 6 : 0
   const keepLast = count >= 8 ? 4 : 0
@@ -600,6 +610,7 @@ const maskDigits = (s: string, last4: boolean): string => {
       i += digitLength - 1
       d++
     } else {
+      if (isMaskChar(s.charCodeAt(i))) d++
       out += s[i]
     }
   }
