@@ -717,3 +717,14 @@ describe("Redact properties: generated card shapes (L1, issue 17)", () => {
     )
   })
 })
+
+describe("Redact: PANs masked elsewhere (issue 17 item 7)", () => {
+  it("L1: a masked PAN under maskedpan keeps its shape when redacted again, and last4 hides its first 6", () => {
+    const once = Redact.value({ maskedpan: "411111######1111" })
+    expect(once).toEqual({ maskedpan: "411111######1111" })
+    expect(Redact.string(JSON.stringify(once))).toBe(`{"maskedpan":"411111######1111"}`)
+    expect(Redact.value({ maskedpan: "411111######1111" }, { panMask: "last4" })).toEqual({
+      maskedpan: "******######1111"
+    })
+  })
+})
