@@ -243,8 +243,23 @@ interface Setting<K extends keyof ConnectionSettings> {
   readonly parse: (text: string) => Either.Either<ConnectionSettings[K], string>
 }
 
-// A bad value is shown redacted and short: it may be a secret put in the wrong variable.
-const describe = (s: string): string => JSON.stringify(Redact.truncate(s, 40))
+/** Shapes a setting's value takes that cannot be a secret: a number with a unit, an IP address. */
+const SAFE_VALUE = /^\s*(?:-?\d{1,10}(?:\.\d{1,6})?\s*[A-Za-z]{0,12}|[0-9.:[\]]{1,45})\s*$/
+
+/**
+ * A bad value as it may be shown in a message: quoted when it has the shape of a number with a unit
+ * or of an IP address; otherwise only its length, since it may be a password or card number put in
+ * the wrong place (C3: name the setting and what is allowed, never echo a secret).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const shownValue = (s: string): string =>
+  SAFE_VALUE.test(s) && Redact.string(s) === s
+    ? JSON.stringify(s.trim())
+    : `the value given (${s.length} characters, not shown)`
+
+const describe = shownValue
 
 const intSetting = (min: number, max: number) => (text: string): Either.Either<number, string> => {
   const t = text.trim()

@@ -185,7 +185,9 @@ export const wholeNumber = (
 ): Either.Either<number, string> => {
   const t = text.trim()
   if (!/^\d+$/.test(t)) {
-    return Either.left(`${option}: ${JSON.stringify(t.slice(0, 40))} is not a whole number; allowed: ${min} to ${max}`)
+    return Either.left(
+      `${option}: ${ConnectionConfig.shownValue(t)} is not a whole number; allowed: ${min} to ${max}`
+    )
   }
   const n = Number(t)
   return n < min || n > max
