@@ -60,7 +60,12 @@ describe("stpp: hostile input (issue 17)", () => {
 
   it("item 1: a URL with credentials that does not parse is exit 2 and its password is not printed", () => {
     const url = "https://user:PASSWORD@host:99999/json/"
-    for (const run of [stpp(["request", "--body", body], { STPP_URL: url }), stpp(["request", "--body", body, "--url", url])]) {
+    for (
+      const run of [
+        stpp(["request", "--body", body], { STPP_URL: url }),
+        stpp(["request", "--body", body, "--url", url])
+      ]
+    ) {
       expect(run.code).toBe(2)
       expect(run.stderr).toMatch(/STPP_URL|--url/)
       expectClean(run.out)
@@ -88,12 +93,14 @@ describe("stpp: hostile input (issue 17)", () => {
     const big = Path.join(dir, "big.json")
     Fs.writeFileSync(big, "")
     Fs.truncateSync(big, 1_100 * 1024 * 1024)
-    for (const [args, reason] of [
-      [["request", "--body", "/dev/zero"], /not a regular file/],
-      [["request", "--body", fifo], /not a regular file/],
-      [["request", "--body", big], /larger than the limit/],
-      [["request", "--body", body, "--ca", "/dev/urandom"], /not a regular file/]
-    ] as const) {
+    for (
+      const [args, reason] of [
+        [["request", "--body", "/dev/zero"], /not a regular file/],
+        [["request", "--body", fifo], /not a regular file/],
+        [["request", "--body", big], /larger than the limit/],
+        [["request", "--body", body, "--ca", "/dev/urandom"], /not a regular file/]
+      ] as const
+    ) {
       const run = stpp(args)
       expect(run.code).toBe(2)
       expect(run.stderr).toMatch(reason)
@@ -102,7 +109,13 @@ describe("stpp: hostile input (issue 17)", () => {
   })
 
   it("item 9: a zoned IPv6 nameserver is exit 2 with a clear error, no crash (request and doctor)", () => {
-    for (const args of [["request", "--body", body, "--nameserver", "fe80::1%lo"], ["doctor", "--nameserver", "fe80::1%lo"]]) {
+    for (
+      const args of [["request", "--body", body, "--nameserver", "fe80::1%lo"], [
+        "doctor",
+        "--nameserver",
+        "fe80::1%lo"
+      ]]
+    ) {
       const run = stpp(args)
       expect(run.code).toBe(2)
       expect(run.stderr).toMatch(/--nameserver: .*zoned IPv6/)

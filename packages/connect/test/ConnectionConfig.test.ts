@@ -4,11 +4,11 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
-import * as ConnectionConfig from "../src/ConnectionConfig.js"
 import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
+import * as ConnectionConfig from "../src/ConnectionConfig.js"
 
 const fromEnv = (env: Record<string, string>) =>
   Effect.withConfigProvider(ConnectionConfig.config, ConfigProvider.fromMap(new Map(Object.entries(env))))
@@ -137,7 +137,9 @@ describe("ConnectionConfig", () => {
       expect(Duration.toMillis(s.connectTimeout)).toBe(2000)
       expect(Duration.toMillis(s.retryTimeout)).toBe(8000)
       const bad = yield* Effect.flip(ConnectionConfig.make({ ioTimeout: "soon" }))
-      expect(ConnectionConfig.formatConfigError(bad)).toMatch(/^STPP_IO_TIMEOUT: the value given \(4 characters, not shown\) is not a duration/)
+      expect(ConnectionConfig.formatConfigError(bad)).toMatch(
+        /^STPP_IO_TIMEOUT: the value given \(4 characters, not shown\) is not a duration/
+      )
     }))
 
   it("parses the short and the Effect duration forms", () => {
