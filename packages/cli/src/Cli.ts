@@ -7,14 +7,16 @@
 import * as CliConfig from "@effect/cli/CliConfig"
 import * as Command from "@effect/cli/Command"
 import * as ValidationError from "@effect/cli/ValidationError"
+import * as Redact from "@stpp/connect/Redact"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import * as Demo from "./Demo.js"
 import * as Doctor from "./Doctor.js"
-import { CliContext, scanLogLevel } from "./internal/context.js"
+import { CliContext, redactingConsole, scanLogLevel } from "./internal/context.js"
 import * as Help from "./internal/help.js"
+import { envOption } from "./internal/settings.js"
 import * as Request from "./Request.js"
 
 /**
@@ -70,6 +72,17 @@ export interface RunOptions {
  * @category running
  */
 export const run = (argv: ReadonlyArray<string>, options: RunOptions = {}) =>
+  Effect.gen(function*() {
+    // Everything the command prints leaves through one redacting Console (L1, issue 17 items 5-7).
+    const panMask = yield* envOption("STPP_PAN_MASK")
+    const inner = yield* Effect.console
+    const redact: Redact.Options = {
+      panMask: Option.exists(panMask, (m) => m.trim().toLowerCase() === "last4") ? "last4" : "first6last4"
+    }
+    return yield* Effect.withConsole(runCommand(argv, options), redactingConsole(inner, redact))
+  })
+
+const runCommand = (argv: ReadonlyArray<string>, options: RunOptions) =>
   Effect.gen(function*() {
     const args = argv.slice(2)
     if (args.some((a) => a === "--help" || a === "-h")) {

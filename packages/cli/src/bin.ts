@@ -5,6 +5,7 @@
  */
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import * as Redact from "@stpp/connect/Redact"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -23,7 +24,8 @@ NodeRuntime.runMain(Cli.run(process.argv, { color }).pipe(Effect.provide(NodeCon
       ? 130
       : 1
     if (Exit.isFailure(exit) && !Cause.isInterruptedOnly(exit.cause)) {
-      process.stderr.write(`stpp: unexpected failure: ${Cause.pretty(exit.cause).split("\n")[0]}\n`)
+      // Redacted like everything else the command prints (L1): a cause may hold any value.
+      process.stderr.write(`stpp: unexpected failure: ${Redact.prettyCause(exit.cause).split("\n")[0]}\n`)
     }
     process.exitCode = code
     // Everything was closed with the scope; should a handle linger, it does not hold the exit.

@@ -413,19 +413,39 @@ describe("stpp request", () => {
         const cases: ReadonlyArray<
           readonly [args: ReadonlyArray<string>, env: Record<string, string>, expected: RegExp]
         > = [
-          [["--connect-timeout", "banana"], {}, /^stpp: --connect-timeout: "banana" is not a duration.*allowed/],
+          [
+            ["--connect-timeout", "banana"],
+            {},
+            /^stpp: --connect-timeout: the value given \(6 characters, not shown\) is not a duration.*allowed/
+          ],
           [["--retry-timeout", "2h"], {}, /^stpp: --retry-timeout: .*out of range/],
           [["--max-retries", "-1"], {}, /^stpp: --max-retries: /],
           [["--io-timeout", "soon"], {}, /^stpp: --io-timeout: /],
           [["--dns-timeout", "1m"], {}, /^stpp: --dns-timeout: /],
           [["--url", "http://example.test/json/"], {}, /^stpp: --url: .*https only/],
-          [["--nameserver", "not-an-ip"], {}, /^stpp: --nameserver: "not-an-ip" is not an IP/],
+          [
+            ["--nameserver", "not-an-ip"],
+            {},
+            /^stpp: --nameserver: the value given \(9 characters, not shown\) is not an IP/
+          ],
           [["--ca", Path.join(files.dir, "no-such.pem")], {}, /^stpp: --ca: .*does not exist/],
-          [["--log-level", "loud"], {}, /^stpp: --log-level: "loud".*allowed: all, trace, debug/],
+          [
+            ["--log-level", "loud"],
+            {},
+            /^stpp: --log-level: the value given \(4 characters, not shown\).*allowed: all, trace, debug/
+          ],
           [["--repeat", "0"], {}, /^stpp: --repeat: 0 is out of range/],
           [["--interval", "later"], {}, /^stpp: --interval: "later" is not a duration/],
-          [[], { STPP_CONNECT_TIMEOUT: "banana" }, /^stpp: STPP_CONNECT_TIMEOUT: "banana" is not a duration/],
-          [[], { STPP_MAX_RETRIES: "lots" }, /^stpp: STPP_MAX_RETRIES: "lots" is not a whole number/],
+          [
+            [],
+            { STPP_CONNECT_TIMEOUT: "banana" },
+            /^stpp: STPP_CONNECT_TIMEOUT: the value given \(6 characters, not shown\) is not a duration/
+          ],
+          [
+            [],
+            { STPP_MAX_RETRIES: "lots" },
+            /^stpp: STPP_MAX_RETRIES: the value given \(4 characters, not shown\) is not a whole number/
+          ],
           [[], { STPP_PASSWORD: "" }, /^stpp: STPP_PASSWORD is not set/],
           [[], { STPP_USERNAME: "" }, /^stpp: STPP_USERNAME is not set/],
           [["--unknown-option", "x"], {}, /unknown-option/]

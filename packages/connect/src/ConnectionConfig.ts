@@ -8,6 +8,7 @@
 import * as Config from "effect/Config"
 import * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
+import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -15,7 +16,10 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
+import * as Fs from "node:fs"
+import * as FsPromises from "node:fs/promises"
 import * as Net from "node:net"
+import * as Redact from "./Redact.js"
 
 // -----------------------------------------------------------------------------
 // models
@@ -191,7 +195,8 @@ export const parseNameserver = (input: string): Option.Option<Nameserver> => {
       port = Number(p)
     }
   }
-  if (Net.isIP(address) === 0) return Option.none()
+  // A zoned IPv6 address (`fe80::1%lo`) names an interface, not a server the resolver can use.
+  if (address.includes("%") || Net.isIP(address) === 0) return Option.none()
   if (!Number.isInteger(port) || port < 1 || port > 65535) return Option.none()
   return Option.some({ address, port })
 }
@@ -238,10 +243,23 @@ interface Setting<K extends keyof ConnectionSettings> {
   readonly parse: (text: string) => Either.Either<ConnectionSettings[K], string>
 }
 
-const describe = (s: string): string => {
-  const shown = s.length > 40 ? `${s.slice(0, 40)}…` : s
-  return JSON.stringify(shown)
-}
+/** Shapes a setting's value takes that cannot be a secret: a number with a unit, an IP address. */
+const SAFE_VALUE = /^\s*(?:-?\d{1,10}(?:\.\d{1,6})?\s*[A-Za-z]{0,12}|[0-9.:[\]]{1,45})\s*$/
+
+/**
+ * A bad value as it may be shown in a message: quoted when it has the shape of a number with a unit
+ * or of an IP address; otherwise only its length, since it may be a password or card number put in
+ * the wrong place (C3: name the setting and what is allowed, never echo a secret).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const shownValue = (s: string): string =>
+  SAFE_VALUE.test(s) && Redact.string(s) === s
+    ? JSON.stringify(s.trim())
+    : `the value given (${s.length} characters, not shown)`
+
+const describe = shownValue
 
 const intSetting = (min: number, max: number) => (text: string): Either.Either<number, string> => {
   const t = text.trim()
@@ -294,7 +312,12 @@ const parseUrl = (text: string): Either.Either<URL, string> => {
   try {
     url = new URL(text.trim())
   } catch {
-    return Either.left(`${describe(text)} is not a URL`)
+    // Never echoed: a URL that does not parse may still hold `user:password@`.
+    return Either.left(
+      /@/.test(text)
+        ? "the value is not a URL (not shown: it holds \"@\", so it may hold credentials)"
+        : `${describe(text)} is not a URL (a port must be from 1 to 65535)`
+    )
   }
   if (url.protocol !== "https:") {
     return Either.left(`"${url.protocol}" is not allowed: the gateway is reached over https only`)
@@ -304,7 +327,50 @@ const parseUrl = (text: string): Either.Either<URL, string> => {
     return Either.left("the URL must not hold credentials (use STPP_USERNAME and STPP_PASSWORD)")
   }
   if (url.search !== "" || url.hash !== "") return Either.left("the URL must not have a query or a fragment")
+  if (url.port === "0") return Either.left("port 0 cannot be connected to (a port is 1 to 65535)")
+  if (Net.isIP(url.hostname.replace(/^\[|\]$/g, "")) !== 0) {
+    return Either.left(
+      "an IP address cannot be the host, as the certificate is checked against a host name"
+    )
+  }
+  if (!isHostName(url.hostname)) {
+    return Either.left("the host is not a DNS name (labels of letters, digits and '-', each 1 to 63 long)")
+  }
   return Either.right(url)
+}
+
+const HOST_LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/i
+
+/**
+ * Whether `host` is a DNS name that can be resolved and checked against a certificate: labels of
+ * letters, digits and `-` (not leading or trailing), each 1 to 63 long, 253 in all.
+ *
+ * @since 0.1.0
+ * @category parsing
+ */
+export const isHostName = (host: string): boolean => {
+  const h = host.replace(/\.$/, "")
+  return h.length > 0 && h.length <= 253 && h.split(".").every((label) => HOST_LABEL.test(label))
+}
+
+const parseNameservers = (text: string): Either.Either<ReadonlyArray<Nameserver>, string> => {
+  const items = text.split(",").map((s) => s.trim())
+  if (text !== "" && items.every((s) => s === "")) {
+    return Either.left("holds no server, only blanks or commas (unset it for the system's DNS servers)")
+  }
+  const out: Array<Nameserver> = []
+  for (const item of items) {
+    if (item === "") continue
+    if (item.includes("%")) {
+      return Either.left(
+        `${describe(item)} is a zoned IPv6 address (with a %zone), which cannot be used`
+      )
+    }
+    const parsed = parseNameserver(item)
+    if (Option.isNone(parsed)) return Either.left(`${describe(item)} is not an IP or IP:PORT (port 1 to 65535)`)
+    out.push(parsed.value)
+  }
+  return Either.right(out)
 }
 
 const ms = Duration.millis
@@ -404,12 +470,7 @@ export const settings = [
     default: "",
     allowed: "comma-separated IP or IP:PORT ([IPv6]:PORT), e.g. 127.0.0.1:5353",
     description: "DNS servers to ask; also where NS discovery starts (D3, D4). Empty: the system's",
-    parse: listOf((s) =>
-      Option.match(parseNameserver(s), {
-        onNone: () => Either.left(`${describe(s)} is not an IP or IP:PORT`),
-        onSome: Either.right
-      })
-    )
+    parse: parseNameservers
   } satisfies Setting<"nameservers">,
   {
     key: "dnsZone",
@@ -598,7 +659,7 @@ const finish = (s: ConnectionSettings): Either.Either<ConnectionSettings, Config
   crossCheck(s.dnsZone === "" ? { ...s, dnsZone: defaultZone(s.url.hostname) } : s)
 
 const invalid = (env: string, problem: string, allowed: string) =>
-  ConfigError.InvalidData([env], `${env}: ${problem}; allowed: ${allowed}`)
+  ConfigError.InvalidData([env], Redact.string(`${env}: ${problem}; allowed: ${allowed}`))
 
 /**
  * A setting's rule as a `Schema` from its text form, so that the same validation serves `Config`,
@@ -746,8 +807,10 @@ export const formatConfigError = (error: ConfigError.ConfigError): string => {
   switch (error._op) {
     case "InvalidData":
       return error.message
-    case "MissingData":
-      return `${error.path.join(".")}: ${error.message}`
+    case "MissingData": {
+      const name = error.path.join(".")
+      return `${name} is not set; it is read from the environment variable ${name} (or the ConfigProvider the app installs)`
+    }
     case "And":
       return `${formatConfigError(error.left)}; ${formatConfigError(error.right)}`
     case "Or":
@@ -755,4 +818,85 @@ export const formatConfigError = (error: ConfigError.ConfigError): string => {
     default:
       return String(error)
   }
+}
+
+// -----------------------------------------------------------------------------
+// files named by settings: bounded reads of regular files only
+// -----------------------------------------------------------------------------
+
+/**
+ * The largest CA file read (`STPP_CA_FILE`, `--ca`): a bundle of a few hundred roots is about 250 KiB.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const MAX_CA_FILE_BYTES = 4 * 1024 * 1024
+
+/**
+ * Why a file named by a setting could not be used: it does not exist, is not a regular file (a
+ * device such as `/dev/zero`, a FIFO, a directory), is larger than the limit, or cannot be read.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class FileReadError extends Data.TaggedError("FileReadError")<{
+  readonly path: string
+  readonly reason: "not-found" | "not-a-file" | "too-large" | "unreadable"
+  readonly maxBytes: number
+}> {
+  get message(): string {
+    switch (this.reason) {
+      case "not-found":
+        return "no such file"
+      case "not-a-file":
+        return "not a regular file (a device, FIFO or directory cannot be read)"
+      case "too-large":
+        return `larger than the limit of ${this.maxBytes} bytes`
+      case "unreadable":
+        return "permission denied or not readable"
+    }
+  }
+}
+
+/**
+ * Reads a regular file of at most `maxBytes` as UTF-8. The file is opened without blocking (a FIFO
+ * does not hang), checked to be a regular file within the limit before a byte is read, and never
+ * read past the limit, so `/dev/zero`, `/dev/urandom`, a FIFO or a huge file fail at once.
+ *
+ * @since 0.1.0
+ * @category files
+ */
+export const readFileBounded = (path: string, maxBytes: number): Effect.Effect<string, FileReadError> => {
+  const fail = (reason: FileReadError["reason"]) => new FileReadError({ path, reason, maxBytes })
+  const reasonOf = (e: unknown): FileReadError["reason"] => {
+    const code = typeof e === "object" && e !== null && "code" in e ? e.code : undefined
+    return code === "ENOENT" || code === "ENOTDIR" ? "not-found" : code === "EISDIR" ? "not-a-file" : "unreadable"
+  }
+  return Effect.acquireUseRelease(
+    Effect.tryPromise({
+      try: () => FsPromises.open(path, Fs.constants.O_RDONLY | Fs.constants.O_NONBLOCK),
+      catch: (e) => fail(reasonOf(e))
+    }),
+    (handle) =>
+      Effect.gen(function*() {
+        const stat = yield* Effect.tryPromise({ try: () => handle.stat(), catch: (e) => fail(reasonOf(e)) })
+        if (!stat.isFile()) return yield* Effect.fail(fail("not-a-file"))
+        if (stat.size > maxBytes) return yield* Effect.fail(fail("too-large"))
+        const buffer = Buffer.alloc(Math.min(maxBytes, stat.size) + 1)
+        let length = 0
+        // A file that grows while it is read still stops one byte past the limit.
+        for (;;) {
+          const { bytesRead } = yield* Effect.tryPromise({
+            try: () => handle.read(buffer, length, buffer.length - length, length),
+            catch: (e) => fail(reasonOf(e))
+          })
+          if (bytesRead === 0) break
+          length += bytesRead
+          if (length > maxBytes) return yield* Effect.fail(fail("too-large"))
+          if (length === buffer.length) break
+        }
+        return buffer.toString("utf8", 0, length)
+      }),
+    (handle) => Effect.promise(() => handle.close().catch(() => undefined))
+  )
 }

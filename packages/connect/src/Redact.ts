@@ -181,7 +181,7 @@ export const classifyField = (name: string): FieldKind => {
 
 /** Anything that could start a sensitive field name, a credential or a JWT. */
 const WORD_HINT =
-  /pass|pwd|pin|csc|cv[vc2]|cid|jwt|token|auth|exp|track|cookie|secur|secret|key|credential|pan|card|account|bearer|basic|eyj/i
+  /pass|pwd|pin|csc|cv[vc2n]|cid|jwt|token|auth|exp|track|cookie|secur|secret|key|credential|pan|card|account|bearer|basic|eyj/i
 
 /** A field name followed by `=` or `:` (JSON, escaped JSON, query strings, headers, logfmt). */
 const KEY_SEP = /(?<![A-Za-z0-9_-])([A-Za-z][A-Za-z0-9_-]{0,63})(\\?["']|\]|%5[dD]|%22)?[ \t]*([:=])[ \t]*/g
@@ -191,25 +191,195 @@ const VALUE =
 
 const LINE_REST = /[^\r\n"\\]+/y
 
+/** Effect's `ConfigError.MissingData` message, a fixed phrase about a setting that has no value. */
+const EFFECT_MISSING = /\\?"?Expected [A-Za-z0-9_.[\]-]{1,128} to exist in the process context\\?"?/y
+
+/**
+ * A sensitive word followed by its value after a space, as people write it in free text
+ * (`password hunter2`, `cvv 123`, `Authorization dXNlcjpwYXNz`). The value's shape depends on the word.
+ */
+const KEY_SPACE =
+  /(?<![A-Za-z0-9_-])(passwords?|passwd|passphrase|pwd|secret|token|authorization|cvv2?|cvc2?|cv2|cvn|csc|(?:card[ _-]?)?security[ _-]?code|pin|exp(?:iry)?(?:[ _-]?date)?)[ \t]+(?=[^ \t])/gi
+
+/** Words that follow "password" in a sentence about one ("password is not set") rather than a password. */
+const PROSE: ReadonlySet<string> = new Set([
+  "a",
+  "an",
+  "and",
+  "are",
+  "as",
+  "at",
+  "be",
+  "been",
+  "by",
+  "can",
+  "cannot",
+  "changed",
+  "could",
+  "does",
+  "expired",
+  "for",
+  "from",
+  "given",
+  "has",
+  "have",
+  "if",
+  "in",
+  "invalid",
+  "is",
+  "it",
+  "may",
+  "missing",
+  "must",
+  "not",
+  "of",
+  "on",
+  "only",
+  "or",
+  "policy",
+  "required",
+  "set",
+  "should",
+  "that",
+  "the",
+  "this",
+  "to",
+  "too",
+  "unset",
+  "was",
+  "were",
+  "when",
+  "will",
+  "with",
+  "would",
+  "<redacted>"
+])
+
+const PROSE_WORD = /[A-Za-z<>]+/y
+
+const NUMERIC_VALUE = /\p{Nd}{3,4}(?![\p{Nd}\p{L}])/uy
+const PIN_VALUE = /\p{Nd}{4,12}(?![\p{Nd}\p{L}])/uy
+const DATE_VALUE = /\p{Nd}{2,4}(?:[ \t]*[/\-.][ \t]*\p{Nd}{2,4})?(?![\p{Nd}\p{L}])/uy
+const SCHEME = /(?:Basic|Bearer|Digest|Negotiate)\b/iy
+
 const BASIC = /\b(Basic)([ \t]+)([A-Za-z0-9+/]+={0,2})/gi
 
 const BEARER = /\b(Bearer|Digest|Negotiate)([ \t]+)([A-Za-z0-9\-._~+/]+=*)/gi
+
+/** A run that could be base64: what a Basic credential is when it is written without its scheme. */
+const BASE64_TOKEN = /(?<![A-Za-z0-9+/=])[A-Za-z0-9+/]{8,}={0,2}(?![A-Za-z0-9+/=])/g
+
+/** What a decoded Basic credential holds: `user:password`, printable. */
+const USER_PASS = /^[\x21-\x39\x3b-\x7e][\x20-\x7e]*:[\x20-\x7e]*$/
 
 const URL_USERINFO = /(\/\/[^/?#@\s:]*):([^/?#@\s]+)@/g
 
 const JWT = /eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*/g
 
-const isDigit = (c: number): boolean => c >= 48 && c <= 57
+/** Six digits, a mask of two or more `*`, `#` or `•`, four digits: a PAN masked first-6/last-4 elsewhere. */
+const MASKED_FIRST6 = /(?<!\p{Nd})\p{Nd}{6}(?=[*#\u2022]{2,13}\p{Nd}{4}(?!\p{Nd}))/gu
 
-/** Length of a single separator at `i` (space, dash, plus, `%20`, `%2D`, `%2B`), or 0. */
+/**
+ * Expiry dates and security codes written beside a card number: a date (`12/30`, `2030-12`, `1230`)
+ * or a 3-4 digit number, unless a field name of its own says what it is (`"amount":1050`).
+ */
+const NEIGHBOUR =
+  /(?<![\p{Nd}\p{L}])(?:([A-Za-z][A-Za-z0-9_-]{0,63})(\\?["']?[ \t]*[:=][ \t]*\\?["']?))?(\p{Nd}{2,4}[ \t]*[/\-.][ \t]*\p{Nd}{2,4}|\p{Nd}{3,4})(?![\p{Nd}\p{L}])/gu
+
+/** How far after a card number (or its track data) an expiry or security code is looked for. */
+const NEIGHBOUR_WINDOW = 48
+
+/** The longest run of separators that still joins two groups of digits into one number. */
+const MAX_SEPARATOR_CHARS = 8
+
+// The length in code units of the digit last read by `digitAt` (2 for digits outside the BMP).
+let digitLength = 1
+
+const ND = /^\p{Nd}$/u
+const ndCache = new Map<number, number>()
+
+/** A code point's decimal value when it is a decimal digit of any script, else -1. Memoised, bounded. */
+const ndValue = (cp: number): number => {
+  const cached = ndCache.get(cp)
+  if (cached !== undefined) return cached
+  let value = -1
+  if (ND.test(String.fromCodePoint(cp))) {
+    // Unicode keeps each script's digits 0-9 contiguous and in order: count from the run's start.
+    let zero = cp
+    while (zero > cp - 64 && ND.test(String.fromCodePoint(zero - 1))) zero--
+    value = (cp - zero) % 10
+  }
+  if (ndCache.size >= 1024) ndCache.clear()
+  ndCache.set(cp, value)
+  return value
+}
+
+/**
+ * The value of the decimal digit at `i`, in any script (`\p{Nd}`: ASCII, fullwidth, Arabic-Indic,
+ * Devanagari, mathematical...), or -1. Its length in code units is left in `digitLength`.
+ */
+const digitAt = (s: string, i: number): number => {
+  const c = s.charCodeAt(i)
+  if (c >= 48 && c <= 57) {
+    digitLength = 1
+    return c - 48
+  }
+  if (!(c >= 0x660)) return -1
+  const cp = s.codePointAt(i)!
+  digitLength = cp > 0xffff ? 2 : 1
+  return ndValue(cp)
+}
+
+const isDigit = (s: string, i: number): boolean => digitAt(s, i) >= 0
+
+const isHex = (c: number): boolean => (c >= 48 && c <= 57) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102)
+
+/**
+ * The length of one separator at `i`, or 0: whitespace and line breaks (also as JSON escapes and
+ * percent-encodings), dashes, dots, slashes, underscores, plus signs, and their Unicode forms.
+ */
 const separatorAt = (s: string, i: number): number => {
   const c = s.charCodeAt(i)
-  if (c === 32 || c === 45 || c === 43) return 1
-  if (c === 37 && s.charCodeAt(i + 1) === 50) {
-    const d = s.charCodeAt(i + 2)
-    if (d === 48 || d === 68 || d === 100 || d === 66 || d === 98) return 3
+  switch (c) {
+    case 9:
+    case 10:
+    case 13:
+    case 32:
+    case 43:
+    case 45:
+    case 46:
+    case 47:
+    case 95:
+      return 1
+    case 37: {
+      const a = s.charCodeAt(i + 1)
+      const b = s.charCodeAt(i + 2) | 0x20
+      if (a === 50 && (b === 48 || b === 0x62 || b === 0x64 || b === 0x65 || b === 0x66)) return 3
+      if (a === 48 && (b === 0x61 || b === 0x64 || b === 57)) return 3
+      return 0
+    }
+    case 92: {
+      const a = s.charCodeAt(i + 1)
+      return a === 110 || a === 114 || a === 116 ? 2 : 0
+    }
   }
-  return 0
+  if (c < 0xa0) return 0
+  return c === 0xa0 || (c >= 0x2000 && c <= 0x200a) || (c >= 0x2010 && c <= 0x2015) || c === 0x2024 ||
+      c === 0x202f || c === 0x205f || c === 0x2212 || c === 0x3000 || c === 0x30fb || c === 0xfe58 ||
+      c === 0xfe63 || c === 0xff0d || c === 0xff0e || c === 0xff0f || c === 0xff3f
+    ? 1
+    : 0
+}
+
+/** A single space, dash or plus (or its percent-encoding): the separators card layouts use, always joining. */
+const isSimpleSeparator = (s: string, i: number, length: number): boolean => {
+  if (length === 1) {
+    const c = s.charCodeAt(i)
+    return c === 32 || c === 45 || c === 43
+  }
+  if (length !== 3 || s.charCodeAt(i + 1) !== 50) return false
+  const b = s.charCodeAt(i + 2) | 0x20
+  return b === 48 || b === 0x64 || b === 0x62
 }
 
 const luhn = (digits: ReadonlyArray<number>, from: number, to: number): boolean => {
@@ -227,108 +397,231 @@ const luhn = (digits: ReadonlyArray<number>, from: number, to: number): boolean 
   return sum % 10 === 0
 }
 
+/** The number of digits in the run starting at `i`. */
+const digitRunLength = (s: string, i: number): number => {
+  let count = 0
+  while (i < s.length && digitAt(s, i) >= 0) {
+    i += digitLength
+    count++
+  }
+  return count
+}
+
+/** Where track data after a card number ends (`=YYMM...?` of track 2, `^NAME^YYMM...?` of track 1). */
+const trackEnd = (s: string, at: number): number => {
+  const c = s.charCodeAt(at)
+  if (c !== 61 && c !== 94) return at
+  if (c === 61 && !isDigit(s, at + 1)) return at
+  const limit = Math.min(s.length, at + 128)
+  for (let i = at + 1; i < limit; i++) {
+    const d = s.charCodeAt(i)
+    if (d === 63) return i + 1
+    if (d === 34 || d === 10 || d === 13 || d === 60 || (d === 32 && c === 61)) return i
+  }
+  return limit
+}
+
+/** An edit: text from `start` to `end` replaced by `text`. Kept in ascending, disjoint order. */
+interface Edits {
+  readonly start: Array<number>
+  readonly end: Array<number>
+  readonly text: Array<string>
+}
+
+const edit = (edits: Edits, start: number, end: number, text: string): void => {
+  edits.start.push(start)
+  edits.end.push(end)
+  edits.text.push(text)
+}
+
+const applyEdits = (s: string, edits: Edits): string => {
+  let out = ""
+  let at = 0
+  for (let k = 0; k < edits.start.length; k++) {
+    out += s.slice(at, edits.start[k]) + edits.text[k]
+    at = edits.end[k]
+  }
+  return out + s.slice(at)
+}
+
+/** Removes expiry dates and security codes in `[from, to)`, after a card number. */
+const neighbours = (s: string, from: number, to: number, edits: Edits): void => {
+  // The tail of an expiry whose first digits ended the card number's group (`...1111 12/30`).
+  const c = s.charCodeAt(from)
+  if ((c === 47 || c === 45 || c === 46) && isDigit(s, from + 1)) {
+    const length = digitRunLength(s, from + 1)
+    const end = from + 1 + length * digitLength
+    if (length >= 2 && length <= 4 && !/[\p{L}]/u.test(s.charAt(end))) {
+      edit(edits, from + 1, end, REDACTED)
+      from = end
+    }
+  }
+  NEIGHBOUR.lastIndex = from
+  let m: RegExpExecArray | null
+  while ((m = NEIGHBOUR.exec(s)) !== null && m.index < to) {
+    const end = m.index + m[0].length
+    if (end > to) break
+    if (m[1] !== undefined && classifyField(m[1]) === "keep") continue
+    const start = end - m[3].length
+    edit(edits, start, end, REDACTED)
+  }
+}
+
 /**
- * Masks every Luhn-valid card number in `s`; `undefined` when there is none. A group of digits
- * joined by single separators is split at its separators into every run of 13 to 19 digits, so a
- * number next to another (`order 12 4111 1111 1111 1111`) is found; a run glued to further digits
- * without a separator is a different number and is left alone.
+ * Masks every Luhn-valid card number of 12 to 19 digits in `s` (digits of any script) and removes
+ * the track data and any expiry date or security code written just after it; `undefined` when there
+ * is none. Digits are joined into one number across a single space, dash or plus, and across other
+ * separators (dots, slashes, underscores, line breaks, runs of several) where a group has 4 or more
+ * digits, so an IPv4 address or a time is not taken for one. A joined group is split at its
+ * separators into every run of 12 to 19 digits, so a number next to another is found; a run glued to
+ * further digits without a separator is a different number and is left alone.
  */
 const maskPans = (s: string, last4: boolean): string | undefined => {
   const n = s.length
-  let out: string | undefined
-  let copied = 0
+  const edits: Edits = { start: [], end: [], text: [] }
+  let pending = -1
   let i = 0
   const chunkStart: Array<number> = []
-  const chunkPos: Array<number> = []
   const chunkLen: Array<number> = []
   const digits: Array<number> = []
+  const digitPos: Array<number> = []
+  const digitLen: Array<number> = []
   while (i < n) {
-    if (!isDigit(s.charCodeAt(i))) {
+    if (digitAt(s, i) < 0) {
       i++
       continue
     }
-    if (i > 0 && s.charCodeAt(i - 1) === 37) {
+    if (i > 0 && s.charCodeAt(i - 1) === 37 && isHex(s.charCodeAt(i)) && isHex(s.charCodeAt(i + 1))) {
       // The hex digits of a percent-escape (`%20`, `%3A`) are not part of a number.
       i += 2
       continue
     }
-    const groupStart = i
     chunkStart.length = 0
-    chunkPos.length = 0
     chunkLen.length = 0
     digits.length = 0
+    digitPos.length = 0
+    digitLen.length = 0
     let j = i
     for (;;) {
-      const start = j
-      while (j < n && isDigit(s.charCodeAt(j))) {
-        digits.push(s.charCodeAt(j) - 48)
-        j++
+      const first = digits.length
+      let v: number
+      while (j < n && (v = digitAt(s, j)) >= 0) {
+        digits.push(v)
+        digitPos.push(j)
+        digitLen.push(digitLength)
+        j += digitLength
       }
-      chunkStart.push(digits.length - (j - start))
-      chunkPos.push(start)
-      chunkLen.push(j - start)
-      const sep = separatorAt(s, j)
-      if (sep > 0 && j + sep < n && isDigit(s.charCodeAt(j + sep))) {
-        j += sep
-        continue
+      chunkStart.push(first)
+      chunkLen.push(digits.length - first)
+      let k = j
+      let units = 0
+      let unit: number
+      while (k - j <= MAX_SEPARATOR_CHARS && (unit = separatorAt(s, k)) > 0) {
+        k += unit
+        units++
       }
-      break
+      if (units === 0 || k - j > MAX_SEPARATOR_CHARS || k >= n || !isDigit(s, k)) break
+      const simple = units === 1 && isSimpleSeparator(s, j, k - j)
+      if (!simple && Math.max(chunkLen[chunkLen.length - 1], digitRunLength(s, k)) < 4) break
+      j = k
     }
+    const groupStart = i
     const groupEnd = j
     i = j
-    if (digits.length < 13) continue
+    if (digits.length < 12) continue
+    if (pending >= 0) {
+      neighbours(s, pending, Math.min(groupStart, pending + NEIGHBOUR_WINDOW), edits)
+      pending = -1
+    }
+    // From the earliest chunk, the longest Luhn-valid run of whole chunks is a card number; the
+    // search goes on after it, so digits written after a card (its expiry, its code) are not taken
+    // for a second one but looked at as its neighbours.
     let masked: Array<boolean> | undefined
+    let lastEnd = -1
     for (let a = 0; a < chunkLen.length; a++) {
       let total = 0
+      let best = -1
+      let bestTotal = 0
       for (let b = a; b < chunkLen.length; b++) {
         total += chunkLen[b]
         if (total > 19) break
-        if (total < 13) continue
-        const from = chunkStart[a]
-        const to = from + total
-        if (!luhn(digits, from, to)) continue
-        if (masked === undefined) masked = new Array<boolean>(digits.length).fill(false)
-        for (let d = last4 ? from : from + 6; d < to - 4; d++) masked[d] = true
+        if (total >= 12 && luhn(digits, chunkStart[a], chunkStart[a] + total)) {
+          best = b
+          bestTotal = total
+        }
       }
+      if (best < 0) continue
+      const from = chunkStart[a]
+      const to = from + bestTotal
+      if (masked === undefined) masked = new Array<boolean>(digits.length).fill(false)
+      const keepFirst = !last4 && bestTotal >= 13 ? 6 : 0
+      for (let d = from + keepFirst; d < to - 4; d++) masked[d] = true
+      lastEnd = to
+      a = best
     }
     if (masked === undefined) continue
-    let text = ""
-    let d = 0
-    let at = groupStart
-    for (let c = 0; c < chunkLen.length; c++) {
-      // The separators between chunks (which may hold digits: `%20`) are copied as they are.
-      text += s.slice(at, chunkPos[c])
-      for (let k = chunkPos[c]; k < chunkPos[c] + chunkLen[c]; k++) {
-        text += masked[d] ? "*" : s[k]
-        d++
-      }
-      at = chunkPos[c] + chunkLen[c]
+    for (let d = 0; d < digits.length; d++) {
+      if (masked[d]) edit(edits, digitPos[d], digitPos[d] + digitLen[d], "*")
     }
-    out = (out ?? "") + s.slice(copied, groupStart) + text
-    copied = groupEnd
+    // Track data and neighbours follow the card number's last digit: digits trailing it in the same
+    // group (`4111 1111 1111 1111 12/30`) are looked at as neighbours.
+    const after = lastEnd === digits.length ? groupEnd : digitPos[lastEnd - 1] + digitLen[lastEnd - 1]
+    const track = after === groupEnd ? trackEnd(s, groupEnd) : groupEnd
+    if (track > groupEnd + 1) {
+      edit(edits, groupEnd + 1, track, REDACTED)
+      i = track
+      pending = track
+    } else {
+      pending = after
+    }
   }
-  return out === undefined ? undefined : out + s.slice(copied)
+  if (pending >= 0) neighbours(s, pending, Math.min(n, pending + NEIGHBOUR_WINDOW), edits)
+  return edits.start.length === 0 ? undefined : applyEdits(s, edits)
 }
 
-/** Masks the digits of a value known to be a card number, whatever its length or check digit. */
+/** Characters that already stand for a hidden digit in a masked card number (`411111######1111`). */
+const isMaskChar = (c: number): boolean => c === 42 || c === 35 || c === 0x2022
+
+/**
+ * Masks the digits of a value known to be a card number, whatever its length or check digit. Mask
+ * characters already in it count as hidden digits, so a number masked elsewhere keeps its shape.
+ */
 const maskDigits = (s: string, last4: boolean): string => {
   let count = 0
-  for (let i = 0; i < s.length; i++) if (isDigit(s.charCodeAt(i))) count++
+  let digits = 0
+  for (let i = 0; i < s.length; i++) {
+    if (digitAt(s, i) >= 0) {
+      count++
+      digits++
+      i += digitLength - 1
+    } else if (isMaskChar(s.charCodeAt(i))) {
+      count++
+    }
+  }
+  if (digits === 0) return s
   // At most first 6 and last 4 and only when at least 3 digits stay hidden; short values keep 4 or none.
   const keepFirst = !last4 && count >= 13 ? 6 : 0
   const keepLast = count >= 8 ? 4 : 0
   let out = ""
   let d = 0
   for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i)
-    if (isDigit(c)) {
-      out += d < keepFirst || d >= count - keepLast ? s[i] : "*"
+    if (digitAt(s, i) >= 0) {
+      out += d < keepFirst || d >= count - keepLast ? s.slice(i, i + digitLength) : "*"
+      i += digitLength - 1
       d++
     } else {
+      if (isMaskChar(s.charCodeAt(i))) d++
       out += s[i]
     }
   }
   return out
+}
+
+const quotedRedacted = (first: number, keyQuote: string | undefined, valueText: string, quoted: boolean): string => {
+  if (valueText.startsWith("\\\"") || (!quoted && keyQuote === "\\\"")) return `\\"${REDACTED}\\"`
+  if (first === 34 || (!quoted && keyQuote === "\"")) return `"${REDACTED}"`
+  if (first === 39) return `'${REDACTED}'`
+  return REDACTED
 }
 
 const redactKeyValues = (s: string, last4: boolean): string => {
@@ -341,8 +634,10 @@ const redactKeyValues = (s: string, last4: boolean): string => {
     if (kind === "keep") continue
     const valueStart = m.index + m[0].length
     const keyQuote = m[2]
+    // Effect's own `MissingData` text says the setting is missing: it holds no value to remove.
+    EFFECT_MISSING.lastIndex = valueStart
+    if (EFFECT_MISSING.test(s)) continue
     let valueEnd = valueStart
-    let replacement: string
     const first = s.charCodeAt(valueStart)
     const quoted = first === 34 || first === 39 || (first === 92 && s.charCodeAt(valueStart + 1) === 34)
     if (
@@ -356,17 +651,9 @@ const redactKeyValues = (s: string, last4: boolean): string => {
     }
     if (valueEnd === valueStart) continue
     const valueText = s.slice(valueStart, valueEnd)
-    if (kind === "mask") {
-      replacement = maskDigits(valueText, last4)
-    } else if (valueText.startsWith("\\\"") || (!quoted && keyQuote === "\\\"")) {
-      replacement = `\\"${REDACTED}\\"`
-    } else if (first === 34 || (!quoted && keyQuote === "\"")) {
-      replacement = `"${REDACTED}"`
-    } else if (first === 39) {
-      replacement = `'${REDACTED}'`
-    } else {
-      replacement = REDACTED
-    }
+    const replacement = kind === "mask"
+      ? maskDigits(valueText, last4)
+      : quotedRedacted(first, keyQuote, valueText, quoted)
     out = (out ?? "") + s.slice(copied, valueStart) + replacement
     copied = valueEnd
     KEY_SEP.lastIndex = valueEnd
@@ -374,7 +661,57 @@ const redactKeyValues = (s: string, last4: boolean): string => {
   return out === undefined ? s : out + s.slice(copied)
 }
 
+/** The end of the value after a sensitive word and a space, or -1 when what follows is not one. */
+const spacedValueEnd = (s: string, word: string, at: number): number => {
+  const w = word.toLowerCase()
+  const sticky = (re: RegExp) => {
+    re.lastIndex = at
+    return re.exec(s) === null ? -1 : re.lastIndex
+  }
+  if (w.startsWith("cv") || w === "csc" || w.endsWith("code")) return sticky(NUMERIC_VALUE)
+  if (w === "pin") return sticky(PIN_VALUE)
+  if (w.startsWith("exp")) return sticky(DATE_VALUE)
+  if (sticky(SCHEME) >= 0) return -1 // `Authorization Basic x`: the credential rules remove x
+  PROSE_WORD.lastIndex = at
+  const word2 = PROSE_WORD.exec(s)
+  if (word2 !== null && PROSE.has(word2[0].toLowerCase()) && !/[^\s,;.)]/.test(s.charAt(PROSE_WORD.lastIndex))) {
+    return -1
+  }
+  return sticky(VALUE)
+}
+
+/** Values written after a sensitive word and a space (`password hunter2`, `cvv 123`). */
+const redactSpacedValues = (s: string): string => {
+  let out: string | undefined
+  let copied = 0
+  KEY_SPACE.lastIndex = 0
+  let m: RegExpExecArray | null
+  while ((m = KEY_SPACE.exec(s)) !== null) {
+    const valueStart = m.index + m[0].length
+    const valueEnd = spacedValueEnd(s, m[1], valueStart)
+    if (valueEnd <= valueStart) continue
+    const first = s.charCodeAt(valueStart)
+    out = (out ?? "") + s.slice(copied, valueStart) +
+      quotedRedacted(first, undefined, s.slice(valueStart, valueEnd), first === 34 || first === 39)
+    copied = valueEnd
+    KEY_SPACE.lastIndex = valueEnd
+  }
+  return out === undefined ? s : out + s.slice(copied)
+}
+
 const isBase64Credential = (token: string): boolean => token.length >= 4 && token.length % 4 === 0
+
+/** Whether a base64 token decodes to `user:password`: a Basic credential written without `Basic`. */
+const isBareBasicCredential = (token: string): boolean => {
+  if (token.length % 4 !== 0) return false
+  let decoded: string
+  try {
+    decoded = atob(token)
+  } catch {
+    return false
+  }
+  return USER_PASS.test(decoded)
+}
 
 const redactCredentials = (s: string): string => {
   let r = s
@@ -395,9 +732,11 @@ const redactCredentials = (s: string): string => {
 }
 
 /**
- * Redacts a string: card numbers masked, values of sensitive fields (`"cvv":"123"`, `cvv=123`,
- * `password: x`, `Authorization: ...`), Basic/Bearer credentials and JWTs removed. A string with
- * no run of 13 digits and no sensitive word is returned as it is.
+ * Redacts a string: card numbers masked (in any script's digits, with any separators, across lines)
+ * with the track data, expiry dates and security codes written beside them removed; values of
+ * sensitive fields (`"cvv":"123"`, `cvv=123`, `cvv 123`, `password: x`, `password x`,
+ * `Authorization: ...`), Basic credentials (with or without `Basic`), Bearer tokens and JWTs
+ * removed. A string with no run of 12 digits, no sensitive word and no base64 run is returned as it is.
  *
  * @example
  * ```ts
@@ -417,6 +756,10 @@ export const string = (s: string, options?: Options): string => {
   if ((scan & SCAN_WORDS) !== 0) {
     r = redactKeyValues(r, last4)
     r = redactCredentials(r)
+    r = redactSpacedValues(r)
+  }
+  if ((scan & SCAN_BASE64) !== 0) {
+    r = r.replace(BASE64_TOKEN, (token) => isBareBasicCredential(token) ? REDACTED : token)
   }
   if ((scan & SCAN_USERINFO) !== 0 && r.includes("@")) {
     r = r.replace(URL_USERINFO, `$1:${REDACTED}@`)
@@ -425,20 +768,30 @@ export const string = (s: string, options?: Options): string => {
     const masked = maskPans(r, last4)
     if (masked !== undefined) r = masked
   }
+  if (last4 && (scan & SCAN_MASKED) !== 0) {
+    r = r.replace(MASKED_FIRST6, "******")
+  }
   return r
 }
 
 const SCAN_DIGITS = 1
 const SCAN_WORDS = 2
 const SCAN_USERINFO = 4
+const SCAN_BASE64 = 8
+const SCAN_MASKED = 16
 
 /**
  * One pass over the text deciding which rules could apply, so that ordinary text costs a loop over
- * its characters and no allocation: a card number needs 13 digits joined by at most single
- * separators; a sensitive field needs `:` or `=`; a credential needs a space; a JWT needs `eyJ`.
+ * its characters and no allocation: a card number needs 12 digits joined by separators; a sensitive
+ * field needs `:`, `=` or a space; a bare Basic credential needs a mixed-case base64 run of a
+ * multiple of 4; a JWT needs `eyJ`.
  */
 const scanText = (s: string): number => {
   let digits = 0
+  let separators = 0
+  let run = 0
+  let upper = false
+  let lower = false
   let punct = false
   let colon = false
   let jwt = false
@@ -446,29 +799,62 @@ const scanText = (s: string): number => {
   const n = s.length
   for (let i = 0; i < n; i++) {
     const c = s.charCodeAt(i)
+    if (c >= 97 && c <= 122) {
+      run++
+      lower = true
+      digits = 0
+      if (c === 101 && s.charCodeAt(i + 1) === 121 && s.charCodeAt(i + 2) === 74) jwt = true
+      continue
+    }
+    if (c >= 65 && c <= 90) {
+      run++
+      upper = true
+      digits = 0
+      continue
+    }
     if (c >= 48 && c <= 57) {
-      if (++digits >= 13) out |= SCAN_DIGITS
+      run++
+      separators = 0
+      if (++digits >= 12) out |= SCAN_DIGITS
+      continue
+    }
+    if (run >= 12 && upper && lower && c !== 43 && c !== 47) {
+      const pad = c === 61 ? (s.charCodeAt(i + 1) === 61 ? 2 : 1) : 0
+      if ((run + pad) % 4 === 0) out |= SCAN_BASE64
+    }
+    if (c === 43 || c === 47) {
+      run++
+    } else {
+      run = 0
+      upper = false
+      lower = false
+    }
+    if (c >= 0x660 && digitAt(s, i) >= 0) {
+      i += digitLength - 1
+      separators = 0
+      if (++digits >= 12) out |= SCAN_DIGITS
       continue
     }
     if (digits > 0) {
-      // A single separator between digits keeps the group going.
       const sep = separatorAt(s, i)
-      if (sep > 0 && i + sep < n && isDigit(s.charCodeAt(i + sep))) {
+      if (sep > 0 && (separators += sep) <= MAX_SEPARATOR_CHARS) {
         i += sep - 1
         if (c === 32) punct = true
         continue
       }
       digits = 0
+      separators = 0
     }
     if (c === 58) {
       punct = true
       colon = true
     } else if (c === 61 || c === 32 || c === 9) {
       punct = true
-    } else if (c === 101 && s.charCodeAt(i + 1) === 121 && s.charCodeAt(i + 2) === 74) {
-      jwt = true
+    } else if (c === 42 || c === 35 || c === 0x2022) {
+      out |= SCAN_MASKED
     }
   }
+  if (run >= 12 && upper && lower && run % 4 === 0) out |= SCAN_BASE64
   if (jwt || (punct && WORD_HINT.test(s))) out |= SCAN_WORDS
   if (colon && s.includes("//")) out |= SCAN_USERINFO
   return out
@@ -500,18 +886,61 @@ const makeWalk = (options: Options | undefined): Walk => ({
 
 const optionsOf = (w: Walk): Options => w.options
 
-const TRAILING_DIGIT_GROUP = /(?:\d|[ +-]|%2[0dDbB]?|%)+$/
+const MASK_CHARS = /^[*#\u2022%\\]$/
+
+/**
+ * `s` less a trailing group of digits, separators and masks, so that a cut never ends inside a card
+ * number (its first digits would stay unmasked). A loop from the end, not a regex, to stay linear.
+ */
+const dropTrailingDigitGroup = (s: string): string => {
+  let i = s.length
+  while (i > 0) {
+    const c = s.charCodeAt(i - 1)
+    if (c >= 48 && c <= 57) {
+      i--
+      continue
+    }
+    if (separatorAt(s, i - 1) > 0 || MASK_CHARS.test(s[i - 1])) {
+      i--
+      continue
+    }
+    if (c >= 0xdc00 && c <= 0xdfff && i >= 2 && digitAt(s, i - 2) >= 0) {
+      i -= 2
+      continue
+    }
+    if (c >= 0x660 && digitAt(s, i - 1) >= 0) {
+      i--
+      continue
+    }
+    break
+  }
+  return s.slice(0, i)
+}
 
 const cut = (s: string, max: number): string => {
   if (s.length <= max) return s
   // Never cut inside a digit group: the first digits of a card number would stay unmasked.
-  const head = s.slice(0, max).replace(TRAILING_DIGIT_GROUP, "")
+  const head = dropTrailingDigitGroup(s.slice(0, max))
   return `${head}…[+${s.length - head.length} chars]`
 }
 
 const walkString = (s: string, w: Walk): string => {
   const r = string(s, optionsOf(w))
   return r.length > w.maxStringLength ? string(cut(r, w.maxStringLength), optionsOf(w)) : r
+}
+
+/**
+ * Redacts `s` and shortens it to about `maxLength` characters, with a marker saying how much was
+ * left out. It masks before it cuts and never cuts inside a group of digits, so a card number that
+ * straddles the cut loses no more than a masked one shows (use this, not `slice`, on text that may
+ * hold card data).
+ *
+ * @since 0.1.0
+ * @category redaction
+ */
+export const truncate = (s: string, maxLength: number, options?: Options): string => {
+  const r = string(s, options)
+  return r.length > maxLength ? string(cut(r, Math.max(0, maxLength)), options) : r
 }
 
 // Field names that needed no redaction, so that the keys of every log line cost a Set lookup. Bounded.
@@ -809,7 +1238,7 @@ export const bytes = (buf: Uint8Array, options?: Options): string => {
   const text = string(new TextDecoder("utf-8").decode(view), options)
   if (buf.length <= max) return text
   // The cut may split a card number: drop a trailing digit group rather than show its first digits.
-  return `${text.replace(TRAILING_DIGIT_GROUP, "")}…[+${buf.length - max} bytes]`
+  return `${dropTrailingDigitGroup(text)}…[+${buf.length - max} bytes]`
 }
 
 const safeDecode = (s: string): string => {

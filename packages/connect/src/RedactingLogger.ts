@@ -10,6 +10,7 @@
 import * as Context from "effect/Context"
 import * as DefaultServices from "effect/DefaultServices"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as FiberId from "effect/FiberId"
 import * as FiberRef from "effect/FiberRef"
 import * as HashMap from "effect/HashMap"
@@ -345,7 +346,9 @@ class RedactingSpan implements Tracer.Span {
     return this.inner.kind
   }
   end(endTime: bigint, exit: Parameters<Tracer.Span["end"]>[1]): void {
-    this.inner.end(endTime, exit)
+    // An exporter records a failure's cause as the exception and status message: redact it (L1). A
+    // success value is not recorded by tracers and is passed as it is.
+    this.inner.end(endTime, Exit.isFailure(exit) ? Exit.failCause(Redact.cause(exit.cause, this.options)) : exit)
   }
   attribute(key: string, value: unknown): void {
     this.inner.attribute(Redact.string(key, this.options), Redact.fieldValue(key, value, this.options))

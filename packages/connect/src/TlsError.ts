@@ -7,6 +7,7 @@
  */
 import * as Data from "effect/Data"
 import * as Predicate from "effect/Predicate"
+import { MAX_CA_FILE_BYTES } from "./ConnectionConfig.js"
 import * as Trust from "./internal/tls/trust.js"
 import type { CertificateInfo } from "./TlsConnector.js"
 
@@ -367,6 +368,10 @@ export class TrustStoreError extends Data.TaggedError("TrustStoreError")<{
         return `STPP_CA_FILE: ${this.path} does not exist`
       case "unreadable":
         return `STPP_CA_FILE: ${this.path} cannot be read`
+      case "not-a-file":
+        return `STPP_CA_FILE: ${this.path} is not a regular file; allowed: a PEM file (not a device, FIFO or directory)`
+      case "too-large":
+        return `STPP_CA_FILE: ${this.path} is larger than the limit of ${MAX_CA_FILE_BYTES} bytes; allowed: a PEM file of CA roots`
       case "no-certificate":
         return `STPP_CA_FILE: ${this.path} holds no PEM certificate ("-----BEGIN CERTIFICATE-----")`
       case "invalid-certificate":

@@ -4,6 +4,10 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
+import * as ChildProcess from "node:child_process"
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
 import * as ConnectionConfig from "../src/ConnectionConfig.js"
 
 const fromEnv = (env: Record<string, string>) =>
@@ -59,12 +63,14 @@ describe("ConnectionConfig", () => {
   it.effect("C3: a bad value names the setting, the problem and what is allowed", () =>
     Effect.gen(function*() {
       expect(yield* problem({ STPP_CONNECT_TIMEOUT: "banana" })).toBe(
-        "STPP_CONNECT_TIMEOUT: \"banana\" is not a duration, e.g. \"5 seconds\", \"500 millis\", \"500ms\", \"5s\" or \"1m\"; allowed: a duration from 1ms to 10m"
+        "STPP_CONNECT_TIMEOUT: the value given (6 characters, not shown) is not a duration, e.g. \"5 seconds\", \"500 millis\", \"500ms\", \"5s\" or \"1m\"; allowed: a duration from 1ms to 10m"
       )
       expect(yield* problem({ STPP_MAX_RETRIES: "-1" })).toBe(
         "STPP_MAX_RETRIES: -1 is out of range; allowed: a whole number from 0 to 1000"
       )
-      expect(yield* problem({ STPP_MAX_RETRIES: "many" })).toMatch(/^STPP_MAX_RETRIES: "many" is not a whole number/)
+      expect(yield* problem({ STPP_MAX_RETRIES: "many" })).toMatch(
+        /^STPP_MAX_RETRIES: the value given \(4 characters, not shown\) is not a whole number/
+      )
       expect(yield* problem({ STPP_NAMESERVERS: "127.0.0.1:99999" })).toMatch(/^STPP_NAMESERVERS: "127.0.0.1:99999"/)
       expect(yield* problem({ STPP_URL: "http://x.test/" })).toMatch(/^STPP_URL: "http:" is not allowed/)
       expect(yield* problem({ STPP_LOG_LEVEL: "loud" })).toMatch(/allowed: all, trace, debug, info/)
@@ -72,6 +78,50 @@ describe("ConnectionConfig", () => {
         /^STPP_RETRY_BASE_DELAY: .* longer than STPP_RETRY_MAX_DELAY/
       )
       expect(yield* problem({ STPP_TRUST_STORE: "only" })).toMatch(/^STPP_TRUST_STORE:/)
+    }))
+
+  it.effect("C3, issue 17 items 1, 9, 11: what cannot be used is refused with a reason, never echoing a secret", () =>
+    Effect.gen(function*() {
+      const unparsable = yield* problem({ STPP_URL: "https://user:PASSWORD@host:99999/json/" })
+      expect(unparsable.startsWith("STPP_URL: ")).toBe(true)
+      expect(unparsable.includes("PASSWORD")).toBe(false)
+      expect(yield* problem({ STPP_URL: "https://x.test:0/json/" })).toMatch(/^STPP_URL: port 0 cannot be connected/)
+      expect(yield* problem({ STPP_URL: "https://127.0.0.1/json/" })).toMatch(/^STPP_URL: an IP address cannot be/)
+      expect(yield* problem({ STPP_URL: "https://[::1]/json/" })).toMatch(/^STPP_URL: an IP address cannot be/)
+      expect(yield* problem({ STPP_URL: `https://${"a".repeat(300)}.test/json/` })).toMatch(
+        /^STPP_URL: the host is not a DNS name/
+      )
+      expect(yield* problem({ STPP_NAMESERVERS: "fe80::1%lo" })).toMatch(/^STPP_NAMESERVERS: .*zoned IPv6/)
+      expect(yield* problem({ STPP_NAMESERVERS: " , " })).toMatch(/^STPP_NAMESERVERS: holds no server/)
+      const secret = yield* problem({ STPP_CONNECT_TIMEOUT: "S3cretPass" })
+      expect(secret.includes("S3cretPass")).toBe(false)
+      const pan = yield* problem({ STPP_MAX_RETRIES: "4111111111111111" })
+      expect(pan.includes("4111111111111111")).toBe(false)
+    }))
+
+  it.effect("C3, issue 17 item 8: files named by settings are read bounded, regular files only", () =>
+    Effect.gen(function*() {
+      const reason = (path: string, max: number) =>
+        ConnectionConfig.readFileBounded(path, max).pipe(Effect.flip, Effect.map((e) => e.reason))
+      expect(yield* reason("/dev/zero", 1024)).toBe("not-a-file")
+      expect(yield* reason("/dev/urandom", 1024)).toBe("not-a-file")
+      expect(yield* reason("/nonexistent/ca.pem", 1024)).toBe("not-found")
+      expect(yield* reason("/tmp", 1024)).toBe("not-a-file")
+      const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "stpp-config-"))
+      try {
+        const big = Path.join(dir, "big")
+        Fs.writeFileSync(big, "")
+        Fs.truncateSync(big, 1_100 * 1024 * 1024) // sparse: 1.1 GB that takes no disk
+        expect(yield* reason(big, ConnectionConfig.MAX_CA_FILE_BYTES)).toBe("too-large")
+        const fifo = Path.join(dir, "fifo")
+        ChildProcess.execFileSync("mkfifo", [fifo])
+        expect(yield* reason(fifo, 1024)).toBe("not-a-file")
+        const ok = Path.join(dir, "ok")
+        Fs.writeFileSync(ok, "hello")
+        expect(yield* ConnectionConfig.readFileBounded(ok, 1024)).toBe("hello")
+      } finally {
+        Fs.rmSync(dir, { recursive: true, force: true })
+      }
     }))
 
   it.effect("C3: credentials in the URL are refused without being echoed", () =>
@@ -87,7 +137,9 @@ describe("ConnectionConfig", () => {
       expect(Duration.toMillis(s.connectTimeout)).toBe(2000)
       expect(Duration.toMillis(s.retryTimeout)).toBe(8000)
       const bad = yield* Effect.flip(ConnectionConfig.make({ ioTimeout: "soon" }))
-      expect(ConnectionConfig.formatConfigError(bad)).toMatch(/^STPP_IO_TIMEOUT: "soon" is not a duration/)
+      expect(ConnectionConfig.formatConfigError(bad)).toMatch(
+        /^STPP_IO_TIMEOUT: the value given \(4 characters, not shown\) is not a duration/
+      )
     }))
 
   it("parses the short and the Effect duration forms", () => {

@@ -81,11 +81,10 @@ describe("Redact.string", () => {
     expectRedactedTo(Redact.string(input), expected)
   })
 
-  it("L1: a PAN next to other digits with a separator is still found", () => {
+  it("L1: a PAN next to other digits with a separator is still found; the 4 digits after it may be its expiry", () => {
     const out = Redact.string(`order 12 ${VISA} 2030`)
     expectNoPan(out)
-    expect(out.startsWith("order 12 ")).toBe(true)
-    expect(out.endsWith(" 2030")).toBe(true)
+    expect(out).toBe("order 12 411111******1111 <redacted>")
   })
 
   it("L1: panMask last4 shows only the last 4 digits", () => {
@@ -390,5 +389,342 @@ describe("Redact properties", () => {
       }),
       { numRuns: 300 }
     )
+  })
+})
+
+// -----------------------------------------------------------------------------
+// the shapes card data really takes (issue 17: L1)
+// -----------------------------------------------------------------------------
+
+/** ASCII digits written in another script: each digit `d` becomes `zero + d` (a code point). */
+const inScript = (digits: string, zero: number): string =>
+  Array.from(digits, (d) => String.fromCodePoint(zero + Number(d))).join("")
+
+const SCRIPT_ZEROS = [
+  0x30, // ASCII
+  0xff10, // fullwidth
+  0x660, // Arabic-Indic
+  0x6f0, // extended Arabic-Indic (Persian)
+  0x966, // Devanagari
+  0x9e6, // Bengali
+  0xe50, // Thai
+  0x1d7ce, // mathematical bold (outside the BMP)
+  0x1d7f6 // mathematical monospace
+]
+
+/** Every decimal digit of any script as its ASCII digit, so that assertions see through scripts. */
+const asciiDigits = (s: string): string =>
+  s.replace(/\p{Nd}/gu, (d) => {
+    let zero = d.codePointAt(0)!
+    while (/\p{Nd}/u.test(String.fromCodePoint(zero - 1)) && d.codePointAt(0)! - zero < 64) zero--
+    return String((d.codePointAt(0)! - zero) % 10)
+  })
+
+/** Only the digits and mask characters of a text, in ASCII: what a reader could piece a number from. */
+const digitsAndMasks = (s: string): string =>
+  asciiDigits(s.replace(/%[0-9A-Fa-f]{2}/g, " ").replace(/…\[\+\d+ (chars|bytes)\]/g, "")).replace(/[^0-9*]/g, "")
+
+/**
+ * No more of `pan` shows than its first 6 and last 4 digits, in any script, with any separators:
+ * the text around it holds no digits of its own, so at most 10 digits may be left in the output.
+ */
+const showsAtMostFirst6Last4 = (out: string, pan: string): boolean => {
+  const d = digitsAndMasks(out)
+  return !d.includes(pan) && d.replace(/\*/g, "").length <= 10
+}
+
+describe("Redact.string: card data in the shapes it takes (L1, issue 17 item 5)", () => {
+  it.each([
+    ["dots", "4111.1111.1111.1111"],
+    ["slashes", "4111/1111/1111/1111"],
+    ["underscores", "4111_1111_1111_1111"],
+    ["two spaces", "4111  1111  1111  1111"],
+    ["space-dash-space", "4111 - 1111 - 1111 - 1111"],
+    ["tabs", "4111\t1111\t1111\t1111"],
+    ["mixed", "4111.1111-1111/1111"],
+    ["split across lines", "4111 1111\n1111 1111"],
+    ["split across CRLF lines with indentation", "4111 1111\r\n    1111 1111"],
+    ["split by an escaped newline in JSON", "4111 1111\\n1111 1111"],
+    ["no-break spaces", "4111\u00a01111\u00a01111\u00a01111"],
+    ["ideographic spaces", "4111\u30001111\u30001111\u30001111"],
+    ["en dashes", "4111\u20131111\u20131111\u20131111"],
+    ["percent-encoded newline", "4111%0A1111%0A1111%0A1111"]
+  ])("L1: a PAN with separators: %s", (_name, formatted) => {
+    const out = Redact.string(`card ${formatted} ok`)
+    expect(showsAtMostFirst6Last4(out, VISA)).toBe(true)
+    expect(out.startsWith("card ")).toBe(true)
+    expect(out.endsWith(" ok")).toBe(true)
+  })
+
+  it.each(SCRIPT_ZEROS.map((z) => [z.toString(16), z] as const))(
+    "L1: a PAN in the digits of another script (zero at U+%s), plain, spaced and under pan/maskedpan",
+    (_hex, zero) => {
+      for (const pan of [VISA, MC, AMEX]) {
+        const plain = inScript(pan, zero)
+        const spaced = inScript(pan.slice(0, 4), zero) + " " + inScript(pan.slice(4, 8), zero) + " " +
+          inScript(pan.slice(8), zero)
+        for (const text of [`card ${plain}.`, `card ${spaced}.`]) {
+          expect(showsAtMostFirst6Last4(Redact.string(text), pan)).toBe(true)
+        }
+        for (const key of ["pan", "maskedpan"]) {
+          const wrong = inScript(pan.slice(0, -1) + String((Number(pan.slice(-1)) + 1) % 10), zero)
+          const json = Redact.string(JSON.stringify({ [key]: wrong }))
+          expect(showsAtMostFirst6Last4(json, asciiDigits(wrong))).toBe(true)
+          const value = JSON.stringify(Redact.value({ [key]: wrong }))
+          expect(showsAtMostFirst6Last4(value, asciiDigits(wrong))).toBe(true)
+          expect(showsAtMostFirst6Last4(JSON.stringify(Redact.value({ note: `paid ${plain}` })), pan)).toBe(true)
+        }
+      }
+    }
+  )
+
+  it("L1: 12-digit card numbers (Maestro) are masked to their last 4", () => {
+    const twelve = luhnComplete("50000000000")
+    expectRedactedTo(Redact.string(`m ${twelve} x`), `m ********${twelve.slice(-4)} x`)
+  })
+
+  it("L1: the expiry and security code written beside a card number are removed", () => {
+    const cases = [
+      `card ${VISA} exp 12/30 cvv 123`,
+      `card ${VISA} 12/30 123`,
+      `card 4111 1111 1111 1111 12/2030 1234`,
+      `${VISA}, 12-30, 123`,
+      `["${VISA}","12/2030","123"]`,
+      `${VISA}\n1230\n123`,
+      `pan ${VISA} expiry 2030-12 code 999`
+    ]
+    for (const text of cases) {
+      const out = Redact.string(text)
+      expectNoPan(out)
+      expect(/12\/30|12\/2030|12-30|2030-12|1230|\b123\b|1234|999/.test(out), "an expiry or code is left").toBe(false)
+    }
+    // A number its own field name labels is not taken for a security code.
+    expect(Redact.string(`{"pan":"${VISA}","baseamount":"1050","attempt":1}`)).toBe(
+      `{"pan":"411111******1111","baseamount":"1050","attempt":1}`
+    )
+  })
+
+  it("L1: track data is removed beyond the masked PAN (track 1 and track 2)", () => {
+    const track1 = `%B${VISA}^LOVELACE/ADA^3012101000000000000000000000?`
+    const track2 = `;${VISA}=30121010000000000000?`
+    for (const text of [track1, track2, `read ${track1}${track2} done`, `${VISA}=3012101123456789`]) {
+      const out = Redact.string(text)
+      expectNoPan(out)
+      expect(out.includes("LOVELACE"), "the cardholder name is left").toBe(false)
+      expect(/3012|101000|1010000/.test(out), "the expiry or service code is left").toBe(false)
+      expect(out.includes("411111******1111")).toBe(true)
+    }
+    expect(Redact.string(`read ${track2} done`)).toBe("read ;411111******1111=<redacted> done")
+  })
+
+  const USER = "webservices@merchant.example"
+  const PASSWORD = "S3cret-Pa55_word"
+  const TOKEN = Buffer.from(`${USER}:${PASSWORD}`).toString("base64")
+
+  it("L1: the auth token with or without Basic, Authorization with a space or a colon", () => {
+    const texts = [
+      `Authorization: Basic ${TOKEN}`,
+      `Authorization Basic ${TOKEN}`,
+      `Authorization ${TOKEN}`,
+      `authorization=${TOKEN}`,
+      `the gateway echoed ${TOKEN} back`,
+      `{"errordata":["${TOKEN}"]}`,
+      `token ${TOKEN}`
+    ]
+    for (const text of texts) {
+      const out = Redact.string(text)
+      expect(out.includes(TOKEN), `the token is left in: ${out.replace(TOKEN, "<TOKEN>")}`).toBe(false)
+      expect(out.includes(TOKEN.slice(0, 12))).toBe(false)
+    }
+    // Base64 that is not a user:password pair is left alone.
+    expect(Redact.string("id QUJDREVGR0hJSktM")).toBe("id QUJDREVGR0hJSktM")
+    expect(Redact.string("see RequestTypeDescriptions")).toBe("see RequestTypeDescriptions")
+  })
+
+  it("L1: a password after a space, '=' or ':', and a sentence about a password is left readable", () => {
+    for (const text of [`password ${PASSWORD}`, `password=${PASSWORD}`, `password: ${PASSWORD}`, `pwd ${PASSWORD} x`]) {
+      expect(Redact.string(text).includes(PASSWORD)).toBe(false)
+    }
+    expect(Redact.string(`user ${USER} password ${PASSWORD} rejected`)).toBe(
+      `user ${USER} password <redacted> rejected`
+    )
+    for (
+      const prose of [
+        "STPP_PASSWORD is not set; allowed: the web-services user's password, from the environment only",
+        "Credentials come from STPP_USERNAME and STPP_PASSWORD only.",
+        "the password must not be empty"
+      ]
+    ) {
+      expect(Redact.string(prose)).toBe(prose)
+    }
+  })
+
+  it("L1: STPP_PAN_MASK=last4 also hides the first 6 digits of a PAN masked elsewhere", () => {
+    expect(Redact.string(`{"maskedpan":"411111######1111"}`, { panMask: "last4" })).toBe(
+      `{"maskedpan":"******######1111"}`
+    )
+    expect(Redact.string("card 411111******1111 ok", { panMask: "last4" })).toBe("card ************1111 ok")
+    expect(Redact.string("card 411111******1111 ok")).toBe("card 411111******1111 ok")
+  })
+
+  it("L1: addresses, times and versions are not taken for card numbers", () => {
+    for (
+      const text of [
+        "127.0.0.1  127.0.10.1  127.0.20.11",
+        "185.143.200.111 185.143.200.112",
+        "at 2026-01-15 10:20:30.456 took 1.5 s",
+        "v1.22.4 / 2024.10.1"
+      ]
+    ) {
+      expect(Redact.string(text)).toBe(text)
+    }
+  })
+
+  it("L1: truncate masks before it cuts: a PAN at the cut shows no more than a masked one (issue 17 item 2)", () => {
+    for (let at = 180; at <= 200; at++) {
+      for (const formatted of [VISA, "4111 1111 1111 1111", "4111.1111.1111.1111"]) {
+        const out = Redact.truncate("x".repeat(at) + formatted + " tail", 200)
+        expect(showsAtMostFirst6Last4(out, VISA)).toBe(true)
+        expect(/\d{7}/.test(out.replace(/[ .]/g, "").replace(/\[\+\d+ chars\]/, ""))).toBe(false)
+        expect(out.length <= 230).toBe(true)
+      }
+    }
+    expect(Redact.truncate("short", 200)).toBe("short")
+  })
+})
+
+describe("Redact properties: generated card shapes (L1, issue 17)", () => {
+  const panOf = (length: number, digits: ReadonlyArray<number>, first: number) =>
+    luhnComplete(`${first}${digits.slice(0, length - 2).join("")}`)
+  const pan = FastCheck.tuple(
+    FastCheck.integer({ min: 12, max: 19 }),
+    FastCheck.array(FastCheck.integer({ min: 0, max: 9 }), { minLength: 19, maxLength: 19 }),
+    FastCheck.integer({ min: 1, max: 9 })
+  ).map(([length, digits, first]) => panOf(length, digits, first))
+  const separatorUnit = FastCheck.constantFrom(
+    " ",
+    "-",
+    ".",
+    "/",
+    "_",
+    "+",
+    "\t",
+    "\n",
+    "\r\n",
+    "\\n",
+    "%20",
+    "\u00a0",
+    "\u3000",
+    "\u2013",
+    "\u2212"
+  )
+  const separator = FastCheck.array(separatorUnit, { minLength: 1, maxLength: 2 }).map((a) => a.join(""))
+  // Layouts card numbers are printed in: groups of 4 (the last shorter), 4-6-rest, or any groups of 4 or more.
+  const layout = FastCheck.oneof(
+    FastCheck.constant([4]),
+    FastCheck.constant([4, 6]),
+    FastCheck.array(FastCheck.integer({ min: 4, max: 8 }), { minLength: 1, maxLength: 4 })
+  )
+  const shaped = FastCheck.tuple(
+    pan,
+    layout,
+    FastCheck.array(separator, { minLength: 6, maxLength: 6 }),
+    FastCheck.constantFrom(...SCRIPT_ZEROS),
+    FastCheck.boolean()
+  ).map(([digits, sizes, seps, zero, grouped]) => {
+    if (!grouped) return { digits, text: inScript(digits, zero) }
+    const parts: Array<string> = []
+    let at = 0
+    for (let g = 0; at < digits.length; g++) {
+      const size = sizes[Math.min(g, sizes.length - 1)]
+      parts.push(inScript(digits.slice(at, at + size), zero))
+      at += size
+    }
+    let text = parts[0]
+    for (let p = 1; p < parts.length; p++) text += seps[Math.min(p - 1, seps.length - 1)] + parts[p]
+    return { digits, text }
+  })
+  const boundary = FastCheck.constantFrom(" ", "x", "\"", "=", ":", "\n", "(", ",", "[", "card ")
+  const text = FastCheck.string({ maxLength: 30 }).map((s) => s.replace(/\p{Nd}/gu, "d"))
+
+  it("L1: generated PANs (any script, layout and separators) never show more than first 6 and last 4", () => {
+    FastCheck.assert(
+      FastCheck.property(text, boundary, shaped, boundary, text, (before, b1, card, b2, after) => {
+        const out = Redact.string(`${before}${b1}${card.text}${b2}${after}`)
+        return showsAtMostFirst6Last4(out, card.digits)
+      }),
+      { numRuns: 1500 }
+    )
+  })
+
+  it("L1: generated PANs with last4 show no more than the last 4", () => {
+    FastCheck.assert(
+      FastCheck.property(shaped, (card) => {
+        const d = digitsAndMasks(Redact.string(`card ${card.text} ok`, { panMask: "last4" }))
+        return d.replace(/\*/g, "").length <= 4
+      }),
+      { numRuns: 500 }
+    )
+  })
+
+  it("L1: generated PANs with an expiry and a security code beside them: neither is left", () => {
+    const month = FastCheck.integer({ min: 1, max: 12 }).map((m) => String(m).padStart(2, "0"))
+    const year = FastCheck.integer({ min: 26, max: 45 }).map(String)
+    const cvv = FastCheck.integer({ min: 100, max: 9999 }).map(String)
+    const gap = FastCheck.constantFrom(" ", ", ", "\n", " exp ", "\",\"", " | ", " cvv ")
+    FastCheck.assert(
+      FastCheck.property(shaped, month, year, cvv, gap, gap, (card, mm, yy, code, g1, g2) => {
+        const out = Redact.string(`card ${card.text}${g1}${mm}/${yy}${g2}${code} end`)
+        return showsAtMostFirst6Last4(out, card.digits) && !out.includes(`${mm}/${yy}`)
+      }),
+      { numRuns: 500 }
+    )
+  })
+
+  it("L1: generated Basic credentials are removed with or without the scheme", () => {
+    const word = FastCheck.stringMatching(/^[A-Za-z0-9._@-]{3,24}$/)
+    const secret = FastCheck.stringMatching(/^[!-~]{8,24}$/)
+    FastCheck.assert(
+      FastCheck.property(
+        word,
+        secret,
+        FastCheck.constantFrom("", "Basic ", "Authorization: Basic ", "Authorization "),
+        (
+          user,
+          password,
+          prefix
+        ) => {
+          const token = Buffer.from(`${user}:${password}`).toString("base64")
+          const out = Redact.string(`gateway said ${prefix}${token} end`)
+          return !out.includes(token)
+        }
+      ),
+      { numRuns: 500 }
+    )
+  })
+
+  it("L1: generated track data shows no more than the masked PAN", () => {
+    const name = FastCheck.stringMatching(/^[A-Z]{2,12}\/[A-Z]{2,12}$/)
+    const discretionary = FastCheck.stringMatching(/^[0-9]{8,20}$/)
+    FastCheck.assert(
+      FastCheck.property(pan, name, discretionary, FastCheck.boolean(), (digits, holder, rest, one) => {
+        const track = one ? `%B${digits}^${holder}^3012101${rest}?` : `;${digits}=3012101${rest}?`
+        const out = Redact.string(`swiped ${track} ok`)
+        return showsAtMostFirst6Last4(out, digits) && !out.includes(holder) && !out.includes(rest) &&
+          !out.includes("3012101")
+      }),
+      { numRuns: 500 }
+    )
+  })
+})
+
+describe("Redact: PANs masked elsewhere (issue 17 item 7)", () => {
+  it("L1: a masked PAN under maskedpan keeps its shape when redacted again, and last4 hides its first 6", () => {
+    const once = Redact.value({ maskedpan: "411111######1111" })
+    expect(once).toEqual({ maskedpan: "411111######1111" })
+    expect(Redact.string(JSON.stringify(once))).toBe(`{"maskedpan":"411111######1111"}`)
+    expect(Redact.value({ maskedpan: "411111######1111" }, { panMask: "last4" })).toEqual({
+      maskedpan: "******######1111"
+    })
   })
 })

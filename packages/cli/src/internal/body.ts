@@ -4,7 +4,7 @@
  *
  * @internal
  */
-import * as FileSystem from "@effect/platform/FileSystem"
+import * as ConnectionConfig from "@stpp/connect/ConnectionConfig"
 import * as Requests from "@stpp/gateway/Requests"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -89,26 +89,22 @@ export const check = (
   return Either.right(out)
 }
 
-/** Reads and checks the file; the message of a failure is one line naming `--body`. */
+/** The largest `--body` file read: a request is a few KiB; anything near this is not one. */
+export const MAX_BODY_BYTES = 1024 * 1024
+
+/**
+ * Reads and checks the file (a regular file of at most `MAX_BODY_BYTES`: a device, FIFO or huge
+ * file fails at once); the message of a failure is one line naming `--body`.
+ */
 export const read = (
   file: string,
   sitereference: string | undefined
-): Effect.Effect<ReadonlyArray<Json>, string, FileSystem.FileSystem> =>
+): Effect.Effect<ReadonlyArray<Json>, string> =>
   Effect.gen(function*() {
-    const fs = yield* FileSystem.FileSystem
-    const text = yield* fs.readFileString(file).pipe(
-      Effect.mapError((e) => {
-        const reason = e._tag === "SystemError"
-          ? e.reason === "NotFound"
-            ? "no such file"
-            : e.reason === "PermissionDenied"
-            ? "permission denied"
-            : e.reason === "BadResource"
-            ? "not a regular file"
-            : e.reason
-          : "not readable"
-        return `--body: cannot read "${file}": ${reason}; allowed: a readable file holding the request as JSON`
-      })
+    const text = yield* ConnectionConfig.readFileBounded(file, MAX_BODY_BYTES).pipe(
+      Effect.mapError((e) =>
+        `--body: cannot read "${file}": ${e.message}; allowed: a regular file of at most ${MAX_BODY_BYTES} bytes holding the request as JSON`
+      )
     )
     let json: unknown
     try {

@@ -5,6 +5,7 @@
  *
  * @internal
  */
+import * as Redact from "@stpp/connect/Redact"
 import * as Console from "effect/Console"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
@@ -39,4 +40,48 @@ export const scanLogLevel = (args: ReadonlyArray<string>): Option.Option<string>
     else if (a.startsWith("--log-level=")) found = a.slice("--log-level=".length)
   }
   return Option.fromNullable(found)
+}
+
+const redactArgs = (args: ReadonlyArray<unknown>, options: Redact.Options): Array<unknown> =>
+  args.map((a) => typeof a === "string" ? Redact.string(a, options) : Redact.value(a, options))
+
+/**
+ * A `Console` that redacts everything written through it (L1): the one point where the command's
+ * standard output and standard error leave it, so every line is covered, `@effect/cli`'s own
+ * messages ("Received unknown argument ...") included.
+ */
+export const redactingConsole = (inner: Console.Console, options: Redact.Options): Console.Console => {
+  const r = (args: ReadonlyArray<unknown>) => redactArgs(args, options)
+  const unsafe: Console.UnsafeConsole = {
+    ...inner.unsafe,
+    assert: (condition, ...args) => inner.unsafe.assert(condition, ...r(args)),
+    debug: (...args) => inner.unsafe.debug(...r(args)),
+    dir: (item, o) => inner.unsafe.dir(Redact.value(item, options), o),
+    dirxml: (...args) => inner.unsafe.dirxml(...r(args)),
+    error: (...args) => inner.unsafe.error(...r(args)),
+    group: (...args) => inner.unsafe.group(...r(args)),
+    groupCollapsed: (...args) => inner.unsafe.groupCollapsed(...r(args)),
+    info: (...args) => inner.unsafe.info(...r(args)),
+    log: (...args) => inner.unsafe.log(...r(args)),
+    table: (data, properties) => inner.unsafe.table(Redact.value(data, options), properties),
+    timeLog: (label, ...args) => inner.unsafe.timeLog(label, ...r(args)),
+    trace: (...args) => inner.unsafe.trace(...r(args)),
+    warn: (...args) => inner.unsafe.warn(...r(args))
+  }
+  return {
+    ...inner,
+    assert: (condition, ...args) => inner.assert(condition, ...r(args)),
+    debug: (...args) => inner.debug(...r(args)),
+    dir: (item, o) => inner.dir(Redact.value(item, options), o),
+    dirxml: (...args) => inner.dirxml(...r(args)),
+    error: (...args) => inner.error(...r(args)),
+    group: (o) => inner.group(o?.label === undefined ? o : { ...o, label: Redact.string(o.label, options) }),
+    info: (...args) => inner.info(...r(args)),
+    log: (...args) => inner.log(...r(args)),
+    table: (data, properties) => inner.table(Redact.value(data, options), properties),
+    timeLog: (label, ...args) => inner.timeLog(label, ...r(args)),
+    trace: (...args) => inner.trace(...r(args)),
+    warn: (...args) => inner.warn(...r(args)),
+    unsafe
+  }
 }

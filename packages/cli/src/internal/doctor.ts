@@ -15,6 +15,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Net from "node:net"
 import { type CertificateLine, format, type Report } from "../Doctor.js"
 import { type CliContext, exit, logLevelOf, usageError } from "./context.js"
 import * as Settings from "./settings.js"
@@ -176,12 +177,21 @@ const prepare = (o: RawOptions) =>
     const url = new URL(settings.url.href)
     if (Option.isSome(o.host)) {
       const host = o.host.value.trim()
-      if (!/^[A-Za-z0-9.-]+$/.test(host) && !/^\[?[0-9a-fA-F:]+\]?$/.test(host)) {
+      const allowed =
+        "allowed: a DNS name (labels of letters, digits and '-', not leading or trailing, each 1 to 63 long)"
+      if (Net.isIP(host.replace(/^\[|\]$/g, "")) !== 0) {
         return yield* Effect.fail(
-          `--host: ${JSON.stringify(host.slice(0, 40))} is not a host name; allowed: a DNS name or an IP address`
+          `--host: an IP address cannot be checked, as the certificate is checked against a host name; ${allowed}`
         )
       }
+      if (!ConnectionConfig.isHostName(host)) {
+        return yield* Effect.fail(`--host: the value is not a DNS name; ${allowed}`)
+      }
       url.hostname = host
+      // The URL setter ignores a host it cannot take: never check another host than the one asked for.
+      if (url.hostname !== host.toLowerCase()) {
+        return yield* Effect.fail(`--host: the value cannot be used as a host; ${allowed}`)
+      }
     }
     if (port !== undefined) url.port = String(port)
     const values = new Map(base.values)

@@ -154,10 +154,21 @@ export const nameSource = (line: string, g: Given): string => {
 
 /** Reads and validates every connection setting from the options over the environment. */
 export const readSettings = (g: Given): Effect.Effect<ConnectionConfig.ConnectionSettings, string> =>
-  ConnectionConfig.config.pipe(
-    Effect.withConfigProvider(provider(g)),
-    Effect.mapError((e) => describeConfigError(e, g))
-  )
+  Effect.suspend(() => {
+    // A blank option is a mistake, not "unset": `Config` trims it to nothing, which means the default.
+    for (const [env, text] of g.values) {
+      if (text.split(",").every((part) => part.trim() === "")) {
+        const option = g.options.get(env) ?? env
+        const o = SETTING_OPTIONS.find((x) => `--${x.name}` === option)
+        const allowed = o?.allowed ?? settingOf(env)?.allowed ?? "a value"
+        return Effect.fail(`${option}: the value is blank; allowed: ${allowed}`)
+      }
+    }
+    return ConnectionConfig.config.pipe(
+      Effect.withConfigProvider(provider(g)),
+      Effect.mapError((e) => describeConfigError(e, g))
+    )
+  })
 
 /** Reads an optional variable from the environment through `Config` (so tests can swap the provider). */
 export const envOption = (name: string): Effect.Effect<Option.Option<string>> =>
@@ -174,7 +185,9 @@ export const wholeNumber = (
 ): Either.Either<number, string> => {
   const t = text.trim()
   if (!/^\d+$/.test(t)) {
-    return Either.left(`${option}: ${JSON.stringify(t.slice(0, 40))} is not a whole number; allowed: ${min} to ${max}`)
+    return Either.left(
+      `${option}: ${ConnectionConfig.shownValue(t)} is not a whole number; allowed: ${min} to ${max}`
+    )
   }
   const n = Number(t)
   return n < min || n > max

@@ -6,10 +6,10 @@
  */
 import * as Effect from "effect/Effect"
 import * as NodeCrypto from "node:crypto"
-import * as Fs from "node:fs/promises"
 import type * as Tls from "node:tls"
 import * as NodeTls from "node:tls"
 import type { TrustStore } from "../../ConnectionConfig.js"
+import { MAX_CA_FILE_BYTES, readFileBounded } from "../../ConnectionConfig.js"
 
 /** Where Linux distributions and macOS keep the system's PEM bundle. @internal */
 export const SYSTEM_BUNDLES: ReadonlyArray<string> = [
@@ -25,6 +25,8 @@ export const SYSTEM_BUNDLES: ReadonlyArray<string> = [
 export type TrustStoreProblem =
   | "not-found"
   | "unreadable"
+  | "not-a-file"
+  | "too-large"
   | "no-certificate"
   | "invalid-certificate"
   | "not-a-ca"
@@ -121,14 +123,9 @@ export const factsOfPeerChain = (leaf: Tls.DetailedPeerCertificate | undefined):
   return out
 }
 
-const errnoCode = (e: unknown): string | undefined =>
-  typeof e === "object" && e !== null && "code" in e && typeof e.code === "string" ? e.code : undefined
-
+// Regular files only, bounded: a device, FIFO or huge file fails at once (issue 17 item 8).
 const readFile = (path: string): Effect.Effect<string, TrustStoreFailure> =>
-  Effect.tryPromise({
-    try: () => Fs.readFile(path, "utf8"),
-    catch: (e) => ({ path, problem: errnoCode(e) === "ENOENT" ? "not-found" : "unreadable" }) as const
-  })
+  Effect.mapError(readFileBounded(path, MAX_CA_FILE_BYTES), (e) => ({ path, problem: e.reason }))
 
 const parseFile = (path: string, text: string): Effect.Effect<LoadedFile, TrustStoreFailure> => {
   const pems = splitPem(text)
