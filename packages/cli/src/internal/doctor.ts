@@ -16,7 +16,7 @@ import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Net from "node:net"
-import { type CertificateLine, format, type Report } from "../Doctor.js"
+import { type CertificateLine, format, type Report } from "../DoctorReport.js"
 import { type CliContext, exit, logLevelOf, usageError } from "./context.js"
 import * as Settings from "./settings.js"
 
