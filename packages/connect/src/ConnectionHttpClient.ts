@@ -8,7 +8,7 @@
  * `HttpClient.retryTransient` never retries (see {@link layer} for the mapping), and a re-run of
  * the same execution after that error fails again without sending.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 import * as Headers from "@effect/platform/Headers"
 import * as HttpClient from "@effect/platform/HttpClient"
@@ -34,7 +34,7 @@ import * as RedactingLogger from "./RedactingLogger.js"
  * An `HttpClient` over one service value, for code that holds several (one per merchant or
  * region) and binds each to its own tag.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category constructors
  */
 export const fromService = (service: ConnectionService["Type"]): HttpClient.HttpClient => {
@@ -157,7 +157,7 @@ const spanResponseAttributes = (
 /**
  * The `HttpClient` over the `ConnectionService` in context.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category constructors
  */
 export const make: Effect.Effect<HttpClient.HttpClient, never, ConnectionService> = Effect.map(
@@ -178,7 +178,7 @@ export const make: Effect.Effect<HttpClient.HttpClient, never, ConnectionService
  * | `Refused`        | `RequestError` "InvalidUrl"                       | not retried (S1, S4) |
  * | `OutcomeUnknown` | `ResponseError` "EmptyBody", response status 0    | never retried (R3) |
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category layers
  */
 export const layer: Layer.Layer<HttpClient.HttpClient, never, ConnectionService> = Layer.effect(
@@ -190,7 +190,7 @@ export const layer: Layer.Layer<HttpClient.HttpClient, never, ConnectionService>
  * The library's own error behind an `HttpClientError` from this client (`NotSent`, `Refused`,
  * `OutcomeUnknown`), if it has one.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category accessors
  */
 export const connectionError = (
@@ -201,7 +201,7 @@ export const connectionError = (
  * Whether the request behind an `HttpClientError` was (partly) sent and no whole answer came back:
  * do not send it again; look the transaction up (R3).
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category refinements
  */
 export const isOutcomeUnknown = (error: HttpClientError.HttpClientError): boolean =>

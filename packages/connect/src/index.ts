@@ -18,7 +18,7 @@ export * as ConnectionError from "./ConnectionError.js"
 export * as ConnectionService from "./ConnectionService.js"
 
 /**
- * @since 0.2.0
+ * @since 0.1.0
  */
 export * as ConnectionHttpClient from "./ConnectionHttpClient.js"
 
