@@ -16,6 +16,26 @@ if (!Fs.existsSync(entry)) {
 }
 Fs.rmSync(outdir, { recursive: true, force: true })
 
+// @stpp/connect uses one thing of undici's, `Client` (its pool hands each verified socket to one).
+// undici's index loads all of undici (fetch, WebSocket, caches, ...; 0.5 MB minified, most of a
+// request's start-up), and esbuild cannot drop unused parts of CommonJS: give connect undici's
+// Client module alone. Should connect use more of undici, esbuild warns that the import is
+// undefined, and the build fails below.
+const undiciClientOnly = {
+  name: "undici-client-only",
+  setup(build) {
+    build.onResolve({ filter: /^undici$/ }, (args) =>
+      /[\\/]connect[\\/]dist[\\/]/.test(args.importer)
+        ? { path: "undici", namespace: "undici-client-only", pluginData: { resolveDir: args.resolveDir } }
+        : undefined)
+    build.onLoad({ filter: /.*/, namespace: "undici-client-only" }, (args) => ({
+      contents: "import Client from \"undici/lib/dispatcher/client.js\"\nexport { Client }\n",
+      resolveDir: args.pluginData.resolveDir,
+      loader: "js"
+    }))
+  }
+}
+
 const result = await esbuild.build({
   entryPoints: { bin: entry },
   outdir,
@@ -27,12 +47,18 @@ const result = await esbuild.build({
   minify: true,
   metafile: true,
   logLevel: "warning",
+  plugins: [undiciClientOnly],
   // undici and other CommonJS dependencies call require() for node's built-ins.
   banner: {
     js: "import { createRequire as __stppCreateRequire } from \"node:module\"; " +
       "const require = __stppCreateRequire(import.meta.url);"
   }
 })
+
+if (result.warnings.length > 0) {
+  process.stderr.write(`bundle: ${result.warnings.length} warning(s) above: fix them, the bundle may be broken\n`)
+  process.exit(1)
+}
 
 // What must never be in the runtime graph: property-test generators and test code.
 const forbidden = [/node_modules\/(\.pnpm\/[^/]+\/node_modules\/)?fast-check\//, /(^|\/)vitest\b/, /\/test\//]
@@ -53,6 +79,8 @@ if (kept.size > 0) {
   )
   process.exit(1)
 }
+// STPP_BUNDLE_META=file writes esbuild's metafile there (what each output holds: esbuild.github.io/analyze).
+if (process.env.STPP_BUNDLE_META) Fs.writeFileSync(process.env.STPP_BUNDLE_META, JSON.stringify(result.metafile))
 const files = Object.keys(result.metafile.outputs).length
 const inputs = Object.keys(result.metafile.inputs).length
 process.stdout.write(
