@@ -22,7 +22,8 @@ const suite: ReadonlyArray<readonly [string, ReadonlyArray<string>]> = [
   ["redaction", ["20000", "7"]],
   ["overhead", []],
   ["httpClient", []],
-  ["scale", []]
+  ["scale", []],
+  ["startup", []]
 ]
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith("-"))

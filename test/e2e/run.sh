@@ -6,7 +6,7 @@ ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$ROOT"
 export STPP_E2E_DIR="${STPP_E2E_DIR:-/tmp/stpp-e2e-world}"
 
-pnpm exec tsc --build
+pnpm build
 
 world=0
 if [ "$(id -u)" = 0 ] && command -v named >/dev/null 2>&1 && command -v nginx >/dev/null 2>&1 && command -v nft >/dev/null 2>&1; then
