@@ -12,6 +12,11 @@ import * as Options from "@effect/cli/Options"
 import * as Effect from "effect/Effect"
 import * as Settings from "./internal/settings.js"
 
+/**
+ * The report's models and text form, also importable from `DoctorReport`.
+ *
+ * @since 0.1.0
+ */
 export * from "./DoctorReport.js"
 
 // -----------------------------------------------------------------------------

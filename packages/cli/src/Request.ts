@@ -10,6 +10,11 @@ import * as Options from "@effect/cli/Options"
 import * as Effect from "effect/Effect"
 import * as Settings from "./internal/settings.js"
 
+/**
+ * The outcomes, the JSON line and the exit codes, also importable from `RequestLine`.
+ *
+ * @since 0.1.0
+ */
 export * from "./RequestLine.js"
 
 // -----------------------------------------------------------------------------

@@ -120,11 +120,13 @@ export * from "./ResolverError.js"
 // service
 // -----------------------------------------------------------------------------
 
-/**
- * @since 0.1.0
- * @category tags
- */
-export { Resolver }
+export {
+  /**
+   * @since 0.1.0
+   * @category tags
+   */
+  Resolver
+}
 
 /**
  * What the resolver's logic needs, whatever asks the servers.
@@ -191,14 +193,33 @@ export const layer: Layer.Layer<Resolver, never, ConnectionConfig.ConnectionConf
 // test (kept here for existing imports; the fake lives in TestResolver)
 // -----------------------------------------------------------------------------
 
-/**
- * @since 0.1.0
- * @category testing
- */
-export { layerTest, TestResolver } from "./TestResolver.js"
+export {
+  /**
+   * @since 0.1.0
+   * @category testing
+   */
+  layerTest,
+  /**
+   * @since 0.1.0
+   * @category testing
+   */
+  TestResolver
+} from "./TestResolver.js"
 
-/**
- * @since 0.1.0
- * @category testing
- */
-export type { QueryRecord, ScriptedFailure, TestOptions } from "./TestResolver.js"
+export type {
+  /**
+   * @since 0.1.0
+   * @category testing
+   */
+  QueryRecord,
+  /**
+   * @since 0.1.0
+   * @category testing
+   */
+  ScriptedFailure,
+  /**
+   * @since 0.1.0
+   * @category testing
+   */
+  TestOptions
+} from "./TestResolver.js"

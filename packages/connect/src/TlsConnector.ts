@@ -144,11 +144,13 @@ export * from "./TlsError.js"
 // service
 // -----------------------------------------------------------------------------
 
-/**
- * @since 0.1.0
- * @category tags
- */
-export { TlsConnector } from "./internal/tls/connector.js"
+export {
+  /**
+   * @since 0.1.0
+   * @category tags
+   */
+  TlsConnector
+} from "./internal/tls/connector.js"
 
 /**
  * What the connector needs: the trust store and the connect-attempt time-out.
@@ -220,21 +222,38 @@ export const layer: Layer.Layer<TlsConnector, TlsError.TrustStoreError, Connecti
 // test (kept here for existing imports; the fake lives in TestTlsConnector)
 // -----------------------------------------------------------------------------
 
-/**
- * @since 0.1.0
- * @category test
- * @deprecated import it from `TestTlsConnector`
- */
 export {
-  /** @deprecated import it from `TestTlsConnector` */
+  /**
+   * @since 0.1.0
+   * @category test
+   * @deprecated import it from `TestTlsConnector`
+   */
   layerTest,
-  /** @deprecated import it from `TestTlsConnector` */
+  /**
+   * @since 0.1.0
+   * @category test
+   * @deprecated import it from `TestTlsConnector`
+   */
   TestTlsConnector
 } from "./TestTlsConnector.js"
 
-/**
- * @since 0.1.0
- * @category test
- * @deprecated import them from `TestTlsConnector`
- */
-export type { Step, TestCall, TestServerSide } from "./TestTlsConnector.js"
+export type {
+  /**
+   * @since 0.1.0
+   * @category test
+   * @deprecated import it from `TestTlsConnector`
+   */
+  Step,
+  /**
+   * @since 0.1.0
+   * @category test
+   * @deprecated import it from `TestTlsConnector`
+   */
+  TestCall,
+  /**
+   * @since 0.1.0
+   * @category test
+   * @deprecated import it from `TestTlsConnector`
+   */
+  TestServerSide
+} from "./TestTlsConnector.js"
