@@ -18,7 +18,9 @@ import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as Fs from "node:fs"
 import * as FsPromises from "node:fs/promises"
-import * as Net from "node:net"
+import * as parse from "./internal/config/parse.js"
+import type { Setting } from "./internal/config/parse.js"
+import * as table from "./internal/config/settings.js"
 import * as Redact from "./Redact.js"
 
 // -----------------------------------------------------------------------------
@@ -124,28 +126,13 @@ export interface ConnectionSettings {
 // parsing
 // -----------------------------------------------------------------------------
 
-const SHORT_DURATION = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)$/
-
 /**
  * Parses `500ms`, `5s`, `1.5s`, `1m`, `2h` and Effect's own forms (`"5 seconds"`, `"500 millis"`).
  *
  * @since 0.1.0
  * @category parsing
  */
-export const parseDuration = (input: string): Option.Option<Duration.Duration> => {
-  const text = input.trim().toLowerCase()
-  const short = SHORT_DURATION.exec(text)
-  if (short !== null) {
-    const n = Number(short[1])
-    const unit = short[2]
-    const millis = unit === "ms" ? n : unit === "s" ? n * 1000 : unit === "m" ? n * 60_000 : n * 3_600_000
-    return Number.isFinite(millis) ? Option.some(Duration.millis(millis)) : Option.none()
-  }
-  if (/^\d+(?:\.\d+)?\s+[a-z]+$/.test(text)) {
-    return Duration.decodeUnknown(text.replace(/\s+/, " "))
-  }
-  return Option.none()
-}
+export const parseDuration: (input: string) => Option.Option<Duration.Duration> = parse.parseDuration
 
 /**
  * A duration written as text: `500ms`, `5s`, `1m` or Effect's `"5 seconds"`.
@@ -153,24 +140,7 @@ export const parseDuration = (input: string): Option.Option<Duration.Duration> =
  * @since 0.1.0
  * @category schemas
  */
-export const DurationFromText: Schema.Schema<Duration.Duration, string> = Schema.transformOrFail(
-  Schema.String,
-  Schema.DurationFromSelf,
-  {
-    strict: true,
-    decode: (s, _, ast) =>
-      Option.match(parseDuration(s), {
-        onNone: () =>
-          ParseResult.fail(
-            new ParseResult.Type(ast, s, `is not a duration, e.g. "5 seconds", "500 millis", "500ms", "5s" or "1m"`)
-          ),
-        onSome: ParseResult.succeed
-      }),
-    encode: (d) => ParseResult.succeed(`${Duration.toMillis(d)} millis`)
-  }
-)
-
-const isIpv6 = (s: string): boolean => Net.isIPv6(s)
+export const DurationFromText: Schema.Schema<Duration.Duration, string> = parse.DurationFromText
 
 /**
  * Parses one DNS server: `IP`, `IP:PORT`, `[IPv6]:PORT` or a bare IPv6 address. Port 53 by default.
@@ -178,28 +148,7 @@ const isIpv6 = (s: string): boolean => Net.isIPv6(s)
  * @since 0.1.0
  * @category parsing
  */
-export const parseNameserver = (input: string): Option.Option<Nameserver> => {
-  const text = input.trim()
-  let address = text
-  let port = 53
-  const bracket = /^\[([^\]]+)\](?::(\d+))?$/.exec(text)
-  if (bracket !== null) {
-    address = bracket[1]
-    if (bracket[2] !== undefined) port = Number(bracket[2])
-  } else if (!isIpv6(text)) {
-    const colon = text.lastIndexOf(":")
-    if (colon > 0) {
-      address = text.slice(0, colon)
-      const p = text.slice(colon + 1)
-      if (!/^\d+$/.test(p)) return Option.none()
-      port = Number(p)
-    }
-  }
-  // A zoned IPv6 address (`fe80::1%lo`) names an interface, not a server the resolver can use.
-  if (address.includes("%") || Net.isIP(address) === 0) return Option.none()
-  if (!Number.isInteger(port) || port < 1 || port > 65535) return Option.none()
-  return Option.some({ address, port })
-}
+export const parseNameserver: (input: string) => Option.Option<Nameserver> = parse.parseNameserver
 
 /**
  * The Secure Trading / Trust Payments production host names. Nothing may turn off certificate
@@ -208,10 +157,7 @@ export const parseNameserver = (input: string): Option.Option<Nameserver> => {
  * @since 0.1.0
  * @category models
  */
-export const isLiveGatewayHost = (host: string): boolean => {
-  const h = host.toLowerCase().replace(/\.$/, "")
-  return /(^|\.)securetrading\.(net|us|com)$/.test(h) || /(^|\.)trustpayments\.(com|net|us)$/.test(h)
-}
+export const isLiveGatewayHost: (host: string) => boolean = parse.isLiveGatewayHost
 
 /**
  * The EU gateway's JSON endpoint, the default `url`.
@@ -219,7 +165,7 @@ export const isLiveGatewayHost = (host: string): boolean => {
  * @since 0.1.0
  * @category models
  */
-export const EU_URL = "https://webservices.securetrading.net/json/"
+export const EU_URL: "https://webservices.securetrading.net/json/" = parse.EU_URL
 
 /**
  * The US gateway's JSON endpoint.
@@ -227,24 +173,7 @@ export const EU_URL = "https://webservices.securetrading.net/json/"
  * @since 0.1.0
  * @category models
  */
-export const US_URL = "https://webservices.securetrading.us/json/"
-
-// -----------------------------------------------------------------------------
-// the settings table: one place for every name, default and rule
-// -----------------------------------------------------------------------------
-
-interface Setting<K extends keyof ConnectionSettings> {
-  readonly key: K
-  readonly env: string
-  /** The default, written as it would be in the environment ("" for none). */
-  readonly default: string
-  readonly allowed: string
-  readonly description: string
-  readonly parse: (text: string) => Either.Either<ConnectionSettings[K], string>
-}
-
-/** Shapes a setting's value takes that cannot be a secret: a number with a unit, an IP address. */
-const SAFE_VALUE = /^\s*(?:-?\d{1,10}(?:\.\d{1,6})?\s*[A-Za-z]{0,12}|[0-9.:[\]]{1,45})\s*$/
+export const US_URL: "https://webservices.securetrading.us/json/" = parse.US_URL
 
 /**
  * A bad value as it may be shown in a message: quoted when it has the shape of a number with a unit
@@ -254,92 +183,7 @@ const SAFE_VALUE = /^\s*(?:-?\d{1,10}(?:\.\d{1,6})?\s*[A-Za-z]{0,12}|[0-9.:[\]]{
  * @since 0.1.0
  * @category errors
  */
-export const shownValue = (s: string): string =>
-  SAFE_VALUE.test(s) && Redact.string(s) === s
-    ? JSON.stringify(s.trim())
-    : `the value given (${s.length} characters, not shown)`
-
-const describe = shownValue
-
-const intSetting = (min: number, max: number) => (text: string): Either.Either<number, string> => {
-  const t = text.trim()
-  if (!/^-?\d+$/.test(t)) return Either.left(`${describe(text)} is not a whole number`)
-  const n = Number(t)
-  if (n < min || n > max) return Either.left(`${n} is out of range`)
-  return Either.right(n)
-}
-
-const durationSetting = (min: Duration.Duration, max: Duration.Duration) =>
-(
-  text: string
-): Either.Either<Duration.Duration, string> =>
-  Option.match(parseDuration(text), {
-    onNone: () =>
-      Either.left(`${describe(text)} is not a duration, e.g. "5 seconds", "500 millis", "500ms", "5s" or "1m"`),
-    onSome: (d) =>
-      Duration.lessThan(d, min) || Duration.greaterThan(d, max)
-        ? Either.left(`${describe(text)} is out of range`)
-        : Either.right(d)
-  })
-
-const literalSetting = <A extends string>(values: ReadonlyArray<A>) => (text: string): Either.Either<A, string> => {
-  const t = text.trim().toLowerCase()
-  return (values as ReadonlyArray<string>).includes(t)
-    ? Either.right(t as A)
-    : Either.left(`${describe(text)} is not one of the allowed values`)
-}
-
-const booleanSetting = (text: string): Either.Either<boolean, string> => {
-  const t = text.trim().toLowerCase()
-  if (["true", "1", "yes", "on"].includes(t)) return Either.right(true)
-  if (["false", "0", "no", "off", ""].includes(t)) return Either.right(false)
-  return Either.left(`${describe(text)} is not a boolean`)
-}
-
-const listOf = <A>(parse: (s: string) => Either.Either<A, string>) => (text: string) => {
-  const items = text.split(",").map((s) => s.trim()).filter((s) => s.length > 0)
-  const out: Array<A> = []
-  for (const item of items) {
-    const r = parse(item)
-    if (Either.isLeft(r)) return Either.left(r.left)
-    out.push(r.right)
-  }
-  return Either.right(out as ReadonlyArray<A>)
-}
-
-const parseUrl = (text: string): Either.Either<URL, string> => {
-  let url: URL
-  try {
-    url = new URL(text.trim())
-  } catch {
-    // Never echoed: a URL that does not parse may still hold `user:password@`.
-    return Either.left(
-      /@/.test(text)
-        ? "the value is not a URL (not shown: it holds \"@\", so it may hold credentials)"
-        : `${describe(text)} is not a URL (a port must be from 1 to 65535)`
-    )
-  }
-  if (url.protocol !== "https:") {
-    return Either.left(`"${url.protocol}" is not allowed: the gateway is reached over https only`)
-  }
-  if (url.username !== "" || url.password !== "") {
-    // never echo the value: it holds credentials
-    return Either.left("the URL must not hold credentials (use STPP_USERNAME and STPP_PASSWORD)")
-  }
-  if (url.search !== "" || url.hash !== "") return Either.left("the URL must not have a query or a fragment")
-  if (url.port === "0") return Either.left("port 0 cannot be connected to (a port is 1 to 65535)")
-  if (Net.isIP(url.hostname.replace(/^\[|\]$/g, "")) !== 0) {
-    return Either.left(
-      "an IP address cannot be the host, as the certificate is checked against a host name"
-    )
-  }
-  if (!isHostName(url.hostname)) {
-    return Either.left("the host is not a DNS name (labels of letters, digits and '-', each 1 to 63 long)")
-  }
-  return Either.right(url)
-}
-
-const HOST_LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/i
+export const shownValue: (s: string) => string = parse.shownValue
 
 /**
  * Whether `host` is a DNS name that can be resolved and checked against a certificate: labels of
@@ -348,33 +192,7 @@ const HOST_LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/i
  * @since 0.1.0
  * @category parsing
  */
-export const isHostName = (host: string): boolean => {
-  const h = host.replace(/\.$/, "")
-  return h.length > 0 && h.length <= 253 && h.split(".").every((label) => HOST_LABEL.test(label))
-}
-
-const parseNameservers = (text: string): Either.Either<ReadonlyArray<Nameserver>, string> => {
-  const items = text.split(",").map((s) => s.trim())
-  if (text !== "" && items.every((s) => s === "")) {
-    return Either.left("holds no server, only blanks or commas (unset it for the system's DNS servers)")
-  }
-  const out: Array<Nameserver> = []
-  for (const item of items) {
-    if (item === "") continue
-    if (item.includes("%")) {
-      return Either.left(
-        `${describe(item)} is a zoned IPv6 address (with a %zone), which cannot be used`
-      )
-    }
-    const parsed = parseNameserver(item)
-    if (Option.isNone(parsed)) return Either.left(`${describe(item)} is not an IP or IP:PORT (port 1 to 65535)`)
-    out.push(parsed.value)
-  }
-  return Either.right(out)
-}
-
-const ms = Duration.millis
-const LOG_LEVELS: ReadonlyArray<LogLevelName> = ["all", "trace", "debug", "info", "warning", "error", "fatal", "none"]
+export const isHostName: (host: string) => boolean = parse.isHostName
 
 /**
  * Every setting: its environment name, default, what is allowed and what it means. The README's
@@ -383,198 +201,7 @@ const LOG_LEVELS: ReadonlyArray<LogLevelName> = ["all", "trace", "debug", "info"
  * @since 0.1.0
  * @category settings
  */
-export const settings = [
-  {
-    key: "url",
-    env: "STPP_URL",
-    default: EU_URL,
-    allowed: "an https URL without credentials, query or fragment",
-    description: "The gateway's JSON endpoint (US: https://webservices.securetrading.us/json/)",
-    parse: parseUrl
-  } satisfies Setting<"url">,
-  {
-    key: "maxRetries",
-    env: "STPP_MAX_RETRIES",
-    default: "20",
-    allowed: "a whole number from 0 to 1000",
-    description: "Connect retries after the first attempt (R1)",
-    parse: intSetting(0, 1000)
-  } satisfies Setting<"maxRetries">,
-  {
-    key: "retryTimeout",
-    env: "STPP_RETRY_TIMEOUT",
-    default: "40s",
-    allowed: "a duration from 0ms to 1h",
-    description: "The whole connect phase, from the start of the first attempt (R1, R2)",
-    parse: durationSetting(ms(0), Duration.hours(1))
-  } satisfies Setting<"retryTimeout">,
-  {
-    key: "connectTimeout",
-    env: "STPP_CONNECT_TIMEOUT",
-    default: "5s",
-    allowed: "a duration from 1ms to 10m",
-    description: "One connect attempt: TCP connect and TLS handshake (R1)",
-    parse: durationSetting(ms(1), Duration.minutes(10))
-  } satisfies Setting<"connectTimeout">,
-  {
-    key: "ioTimeout",
-    env: "STPP_IO_TIMEOUT",
-    default: "60s",
-    allowed: "a duration from 1ms to 1h",
-    description: "Sending the request and receiving the whole response (R1)",
-    parse: durationSetting(ms(1), Duration.hours(1))
-  } satisfies Setting<"ioTimeout">,
-  {
-    key: "retryBaseDelay",
-    env: "STPP_RETRY_BASE_DELAY",
-    default: "250ms",
-    allowed: "a duration from 0ms to 1m",
-    description: "First pause between connect attempts; doubles each retry, with ±20% jitter",
-    parse: durationSetting(ms(0), Duration.minutes(1))
-  } satisfies Setting<"retryBaseDelay">,
-  {
-    key: "retryMaxDelay",
-    env: "STPP_RETRY_MAX_DELAY",
-    default: "2s",
-    allowed: "a duration from 0ms to 1m",
-    description: "Longest pause between connect attempts",
-    parse: durationSetting(ms(0), Duration.minutes(1))
-  } satisfies Setting<"retryMaxDelay">,
-  {
-    key: "dnsTimeout",
-    env: "STPP_DNS_TIMEOUT",
-    default: "1s",
-    allowed: "a duration from 1ms to 30s",
-    description: "One DNS query to one server; a dead server costs at most this (D3)",
-    parse: durationSetting(ms(1), Duration.seconds(30))
-  } satisfies Setting<"dnsTimeout">,
-  {
-    key: "dnsMaxTtl",
-    env: "STPP_DNS_MAX_TTL",
-    default: "60s",
-    allowed: "a duration from 0ms to 1h",
-    description: "Cap on any DNS TTL; a TTL is never extended (D1)",
-    parse: durationSetting(ms(0), Duration.hours(1))
-  } satisfies Setting<"dnsMaxTtl">,
-  {
-    key: "dnsHealthWindow",
-    env: "STPP_DNS_HEALTH_WINDOW",
-    default: "30s",
-    allowed: "a duration from 0ms to 1h",
-    description: "How long a DNS server that failed is asked last (D3)",
-    parse: durationSetting(ms(0), Duration.hours(1))
-  } satisfies Setting<"dnsHealthWindow">,
-  {
-    key: "nameservers",
-    env: "STPP_NAMESERVERS",
-    default: "",
-    allowed: "comma-separated IP or IP:PORT ([IPv6]:PORT), e.g. 127.0.0.1:5353",
-    description: "DNS servers to ask; also where NS discovery starts (D3, D4). Empty: the system's",
-    parse: parseNameservers
-  } satisfies Setting<"nameservers">,
-  {
-    key: "dnsZone",
-    env: "STPP_DNS_ZONE",
-    default: "",
-    allowed: "a DNS name, e.g. securetrading.net",
-    description: "Zone whose NS records name the gateway's DNS servers (D4). Empty: the host less its first label",
-    parse: (text: string) => {
-      const t = text.trim().toLowerCase().replace(/\.$/, "")
-      return t === "" || /^[a-z0-9-]+(\.[a-z0-9-]+)*$/.test(t)
-        ? Either.right(t)
-        : Either.left(`${describe(text)} is not a DNS name`)
-    }
-  } satisfies Setting<"dnsZone">,
-  {
-    key: "dnsDiscovery",
-    env: "STPP_DNS_DISCOVERY",
-    default: "true",
-    allowed: "true or false",
-    description: "Discover and refresh the DNS servers from the zone's NS records, on their TTL (D4)",
-    parse: booleanSetting
-  } satisfies Setting<"dnsDiscovery">,
-  {
-    key: "trustStore",
-    env: "STPP_TRUST_STORE",
-    default: "node",
-    allowed: "node, system or only",
-    description: "Trusted roots: Node's bundle, the OS bundle (both plus STPP_CA_FILE), or only STPP_CA_FILE (S2)",
-    parse: literalSetting<TrustStore>(["node", "system", "only"])
-  } satisfies Setting<"trustStore">,
-  {
-    key: "caFiles",
-    env: "STPP_CA_FILE",
-    default: "",
-    allowed: "comma-separated paths of PEM files",
-    description: "Extra trusted root certificates (S2, S3)",
-    parse: listOf((s) => Either.right(s))
-  } satisfies Setting<"caFiles">,
-  {
-    key: "maxSockets",
-    env: "STPP_MAX_SOCKETS",
-    default: "64",
-    allowed: "a whole number from 1 to 4096",
-    description: "Connections open at once to the gateway",
-    parse: intSetting(1, 4096)
-  } satisfies Setting<"maxSockets">,
-  {
-    key: "keepAliveIdle",
-    env: "STPP_KEEPALIVE_IDLE",
-    default: "20s",
-    allowed: "a duration from 0ms to 10m (0: no keep-alive)",
-    description: "Idle kept-alive connections are closed after this, before the server would",
-    parse: durationSetting(ms(0), Duration.minutes(10))
-  } satisfies Setting<"keepAliveIdle">,
-  {
-    key: "keepAliveMaxRequests",
-    env: "STPP_KEEPALIVE_MAX_REQUESTS",
-    default: "1000",
-    allowed: "a whole number from 1 to 1000000",
-    description:
-      "A kept-alive connection is retired after at most this many requests (each connection its own cap, from 4/5 of it): never more than nginx's own default, 1000",
-    parse: intSetting(1, 1_000_000)
-  } satisfies Setting<"keepAliveMaxRequests">,
-  {
-    key: "maxResponseBytes",
-    env: "STPP_MAX_RESPONSE_BYTES",
-    default: "10485760",
-    allowed: "a whole number of bytes from 1024 to 1073741824",
-    description: "A response body larger than this (10 MiB) is cut off: outcome unknown, memory bounded",
-    parse: intSetting(1024, 1024 ** 3)
-  } satisfies Setting<"maxResponseBytes">,
-  {
-    key: "logLevel",
-    env: "STPP_LOG_LEVEL",
-    default: "info",
-    allowed: LOG_LEVELS.join(", "),
-    description: "Minimum log level; debug against a live host also needs STPP_ALLOW_LIVE_DEBUG (L3)",
-    parse: literalSetting<LogLevelName>(LOG_LEVELS)
-  } satisfies Setting<"logLevel">,
-  {
-    key: "logFormat",
-    env: "STPP_LOG_FORMAT",
-    default: "json",
-    allowed: "json, logfmt or pretty",
-    description: "Log line format (to stderr)",
-    parse: literalSetting<LogFormat>(["json", "logfmt", "pretty"])
-  } satisfies Setting<"logFormat">,
-  {
-    key: "allowLiveDebug",
-    env: "STPP_ALLOW_LIVE_DEBUG",
-    default: "false",
-    allowed: "true or false",
-    description: "Allow debug logging against a live gateway host (still redacted) (L3)",
-    parse: booleanSetting
-  } satisfies Setting<"allowLiveDebug">,
-  {
-    key: "panMask",
-    env: "STPP_PAN_MASK",
-    default: "first6last4",
-    allowed: "first6last4 or last4",
-    description: "How card numbers found in output are masked (L1)",
-    parse: literalSetting<PanMask>(["first6last4", "last4"])
-  } satisfies Setting<"panMask">
-] as const
+export const settings: typeof table.settings = table.settings
 
 /**
  * What can be given in code: every field optional, durations as `Duration.DurationInput`.
