@@ -7,49 +7,30 @@
  */
 import type * as ConnectionError from "@stpp/connect/ConnectionError"
 import * as ConnectionService from "@stpp/connect/ConnectionService"
-import * as Redact from "@stpp/connect/Redact"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as ParseResult from "effect/ParseResult"
-import * as Random from "effect/Random"
 import * as Redacted from "effect/Redacted"
-import * as Schema from "effect/Schema"
-import * as Envelope from "./Envelope.js"
-import {
-  ContactSupport,
-  FinalStatusUnknown,
-  GatewayFailure,
-  HttpStatusError,
-  InvalidField,
-  InvalidRequest,
-  isOutcomeUnknown,
-  LookupFailed,
-  MalformedRequest,
-  MalformedResponse,
-  PaymentNotFound,
-  ReferenceMismatch,
-  RequestRejected,
-  safeGatewayText,
-  Unauthenticated,
-  UpstreamUnavailable
-} from "./GatewayError.js"
+import { safeGatewayText } from "./GatewayError.js"
 import type {
   AuthOrLookupError,
   ErrorCodeError,
   GatewayError,
   InvalidRequest as InvalidRequestT,
-  RejectionReason,
   ResponseError,
   TransportError,
   Unauthenticated as UnauthenticatedT
 } from "./GatewayError.js"
-import * as Requests from "./Requests.js"
+import * as internalClient from "./internal/client.js"
+import * as internalErrorCode from "./internal/errorCode.js"
+import type * as internalResults from "./internal/results.js"
+import * as internalTestGateway from "./internal/testGateway.js"
+import * as internalWire from "./internal/wire.js"
+import type * as Requests from "./Requests.js"
 import * as Responses from "./Responses.js"
 
 // -----------------------------------------------------------------------------
@@ -341,15 +322,8 @@ export class GatewayClient extends Context.Tag("@stpp/gateway/GatewayClient")<Ga
 }>() {}
 
 // -----------------------------------------------------------------------------
-// helpers
+// constructors
 // -----------------------------------------------------------------------------
-
-const runtimeVersion = (): string => {
-  const versions = (globalThis as { process?: { versions?: { node?: string }; platform?: string } }).process
-  return `Node::${versions?.versions?.node ?? "unknown"}::${Envelope.LIBRARY_VERSION}::${
-    versions?.platform ?? "unknown"
-  }`
-}
 
 /**
  * The `versioninfo` header, as the official libraries send it ("PHP::8.2::3.1.0::Linux ..."): the
@@ -358,7 +332,7 @@ const runtimeVersion = (): string => {
  * @since 0.1.0
  * @category constructors
  */
-export const VERSION_INFO: string = runtimeVersion()
+export const VERSION_INFO: string = internalWire.VERSION_INFO
 
 /**
  * The HTTP request for one envelope, as the gateway's JSON API wants it: POST, JSON in and out,
@@ -368,24 +342,11 @@ export const VERSION_INFO: string = runtimeVersion()
  * @since 0.1.0
  * @category constructors
  */
-export const wireRequest = (
+export const wireRequest: (
   body: string,
   auth: { readonly username: string; readonly password: Redacted.Redacted<string> },
   reference: string
-): ConnectionService.GatewayRequest => ({
-  method: "POST",
-  headers: {
-    "content-type": "application/json;charset=utf-8",
-    "accept": "application/json",
-    "requestreference": reference,
-    "versioninfo": VERSION_INFO
-  },
-  body,
-  auth,
-  reference
-})
-
-const REFERENCE_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
+) => ConnectionService.GatewayRequest = internalWire.wireRequest
 
 /**
  * A request reference as the official libraries make it: "A" and 8 random lowercase letters or
@@ -394,78 +355,7 @@ const REFERENCE_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
  * @since 0.1.0
  * @category constructors
  */
-export const makeReference: Effect.Effect<string> = Effect.gen(function*() {
-  let out = "A"
-  for (let i = 0; i < 8; i++) {
-    out += REFERENCE_ALPHABET[yield* Random.nextIntBetween(0, REFERENCE_ALPHABET.length)]
-  }
-  return out
-})
-
-const pathsOf = (error: ParseResult.ParseError): ReadonlyArray<string> => {
-  const issues = ParseResult.ArrayFormatter.formatErrorSync(error)
-  const paths = issues.map((i) => i.path.length === 0 ? "(root)" : i.path.map(String).join("."))
-  return Array.from(new Set(paths))
-}
-
-const decodeEnvelope = Schema.decodeUnknownEither(Responses.ResponseEnvelope)
-const textDecoder = new TextDecoder("utf-8", { fatal: false })
-
-const requestTypeOf = (item: Responses.ResponseItem): string | undefined =>
-  item.requesttypedescription === "ERROR" ? undefined : item.requesttypedescription
-
-/** The documented field names in `errordata`; anything else there is the gateway's text, never repeated. */
-const knownFields = (errordata: ReadonlyArray<string> | undefined): ReadonlyArray<string> =>
-  (errordata ?? []).filter((f) => Requests.KNOWN_FIELDS.has(f))
-
-/** Maps a non-zero errorcode (other than the ones a caller accepts as answers) to its error. */
-const codeError = (
-  item: Responses.ResponseItem,
-  reference: string,
-  username: string,
-  credentialsFrom: "config" | "code"
-): ErrorCodeError => {
-  const code = item.errorcode
-  const requestType = requestTypeOf(item)
-  if (code === Responses.INVALID_FIELD) {
-    const fields = knownFields(Array.isArray(item.errordata) ? item.errordata : undefined)
-    return new InvalidField({
-      code,
-      field: fields.length > 0 ? fields.join(", ") : "unknown",
-      fields,
-      requestType,
-      reference
-    })
-  }
-  if (code === Responses.UNAUTHENTICATED) return new Unauthenticated({ code, username, reference, credentialsFrom })
-  if (Responses.isFinalStatusUnknown(code)) {
-    return new FinalStatusUnknown({
-      code,
-      errormessage: safeGatewayText(typeof item.errormessage === "string" ? item.errormessage : ""),
-      requestType,
-      reference,
-      transactionreference: item.transactionreference
-    })
-  }
-  if (code === Responses.MALFORMED_JSON) return new MalformedRequest({ code, reference })
-  const rejection = Responses.REJECTIONS[code]
-  if (rejection !== undefined) {
-    return new RequestRejected({
-      code,
-      reason: rejection.reason as RejectionReason,
-      meaning: rejection.meaning,
-      requestType,
-      reference
-    })
-  }
-  if (Responses.isUpstreamCode(code)) return new UpstreamUnavailable({ code, requestType, reference })
-  return new GatewayFailure({
-    code,
-    errormessage: safeGatewayText(typeof item.errormessage === "string" ? item.errormessage : ""),
-    requestType,
-    reference
-  })
-}
+export const makeReference: Effect.Effect<string> = internalWire.makeReference
 
 /**
  * The typed error of a response item's non-zero errorcode, as the client's methods fail with it:
@@ -479,7 +369,7 @@ export const errorOf = (
   item: Responses.ResponseItem,
   reference: string,
   options: { readonly username: string; readonly credentialsFrom?: "config" | "code" | undefined }
-): ErrorCodeError => codeError(item, reference, options.username, options.credentialsFrom ?? "config")
+): ErrorCodeError => internalErrorCode.codeError(item, reference, options.username, options.credentialsFrom ?? "config")
 
 const outcomeOf = (
   item: Responses.ResponseItem | Responses.TransactionRecord,
@@ -525,14 +415,39 @@ const outcomeOf = (
   return Option.none()
 }
 
-const AUTH_ANSWERS: ReadonlyArray<string> = [Responses.OK, Responses.DECLINE, Responses.SOFT_DECLINE]
-
-const isSearchable = (filter: Requests.Filter): boolean =>
-  Object.entries(filter).some(([k, v]) => k !== "sitereference" && Array.isArray(v) && v.length > 0)
-
-// -----------------------------------------------------------------------------
-// constructors
-// -----------------------------------------------------------------------------
+/** The result classes' constructors, handed to the internal machinery. */
+const results: internalResults.Results = {
+  outcome: outcomeOf,
+  threeDQueried: (item, reference) =>
+    new ThreeDQueried({
+      enrolled: item.enrolled,
+      acsurl: item.acsurl,
+      threedpayload: item.threedpayload,
+      pareq: item.pareq,
+      md: item.md,
+      threedversion: item.threedversion,
+      transactionreference: item.transactionreference,
+      reference,
+      response: item
+    }),
+  riskDecision: (item, reference) =>
+    new RiskDecision({
+      shieldstatus: item.fraudcontrolshieldstatuscode,
+      fraudcontrolresponsecode: item.fraudcontrolresponsecode,
+      fraudcontrolreference: item.fraudcontrolreference,
+      transactionreference: item.transactionreference,
+      reference,
+      response: item
+    }),
+  subscribed: (item, reference) =>
+    new Subscribed({
+      transactionreference: item.transactionreference,
+      parenttransactionreference: item.parenttransactionreference,
+      subscriptionnumber: item.subscriptionnumber,
+      reference,
+      response: item
+    })
+}
 
 /**
  * How the client was given its credentials (named in an `Unauthenticated` error's advice).
@@ -555,325 +470,19 @@ export const make = (
   credentials: Credentials,
   options: MakeOptions = {}
 ): Effect.Effect<GatewayClient["Type"], never, ConnectionService.ConnectionService> =>
-  Effect.gen(function*() {
-    const connection = yield* ConnectionService.ConnectionService
-    const { password, username } = credentials
-    const basicAuth = { username, password }
-    const credentialsFrom = options.credentialsFrom ?? "config"
+  Effect.map(ConnectionService.ConnectionService, (connection) =>
+    internalClient.make({
+      connection,
+      username: credentials.username,
+      password: credentials.password,
+      credentialsFrom: options.credentialsFrom ?? "config",
+      sitereference: credentials.sitereference,
+      results
+    }))
 
-    const withSite = <R extends { readonly sitereference?: string | undefined }>(
-      input: R,
-      reference: string
-    ): Effect.Effect<R & { readonly sitereference: string }, InvalidRequestT> => {
-      const site = input.sitereference ?? credentials.sitereference
-      return site === undefined
-        ? Effect.fail(new InvalidRequest({ fields: ["sitereference (set STPP_SITE_REFERENCE)"], reference }))
-        : Effect.succeed({ ...input, sitereference: site })
-    }
-
-    const sendWith = (
-      reference: string,
-      requests: readonly [Requests.Request, ...Array<Requests.Request>]
-    ): Effect.Effect<Sent, InvalidRequestT | TransportError | ResponseError | UnauthenticatedT> =>
-      Effect.gen(function*() {
-        const body = yield* Envelope.encode(Envelope.make(username, requests), { requestreference: reference }).pipe(
-          Effect.mapError((error) => new InvalidRequest({ fields: pathsOf(error), reference }))
-        )
-        const response = yield* connection.request(wireRequest(body, basicAuth, reference))
-        const { address } = response
-        // Bad Basic-auth credentials: an HTML 401 page, nothing processed (G2).
-        if (response.status === 401) {
-          return yield* new Unauthenticated({ code: "401", username, reference, credentialsFrom, httpStatus: 401 })
-        }
-        if (response.status !== 200) {
-          return yield* new HttpStatusError({ status: response.status, address, reference })
-        }
-        let json: unknown
-        try {
-          json = JSON.parse(textDecoder.decode(response.body))
-        } catch {
-          return yield* new MalformedResponse({ reason: "not-json", paths: [], address, reference })
-        }
-        const decoded = decodeEnvelope(json)
-        if (Either.isLeft(decoded)) {
-          return yield* new MalformedResponse({
-            reason: "not-an-envelope",
-            paths: pathsOf(decoded.left),
-            address,
-            reference
-          })
-        }
-        const envelope = decoded.right
-        if (envelope.requestreference !== reference) {
-          return yield* new ReferenceMismatch({ sent: reference, received: envelope.requestreference, address })
-        }
-        const echoed = envelope.response.find((i) =>
-          i.requestreference !== undefined && i.requestreference !== reference
-        )
-        if (echoed?.requestreference !== undefined) {
-          return yield* new ReferenceMismatch({ sent: reference, received: echoed.requestreference, address })
-        }
-        // One item per processed type: a chain answers 1..n items; a whole-envelope error answers one.
-        const types = requests.reduce((n, r) => n + r.requesttypedescriptions.length, 0)
-        const n = envelope.response.length
-        const wholeEnvelopeError = n === 1 && envelope.response[0].requesttypedescription === "ERROR"
-        if (n === 0 || n > types || (n < requests.length && !wholeEnvelopeError)) {
-          return yield* new MalformedResponse({ reason: "wrong-number-of-responses", paths: [], address, reference })
-        }
-        return {
-          reference,
-          envelope,
-          address,
-          attempts: response.attempts,
-          elapsedMillis: response.elapsedMillis
-        } satisfies Sent
-      }).pipe(
-        Effect.withSpan("GatewayClient.send", {
-          attributes: { reference, requestTypes: requests.map((r) => r.requesttypedescriptions.join("+")).join(",") }
-        })
-      )
-
-    const send: GatewayClient["Type"]["send"] = (requests) =>
-      Effect.flatMap(makeReference, (reference) => sendWith(reference, requests))
-
-    /** One request, its single response item; a non-zero errorcode other than `accept` fails. */
-    const one = (
-      reference: string,
-      request: Requests.Request,
-      accept: ReadonlyArray<string> = [Responses.OK]
-    ): Effect.Effect<Responses.ResponseItem, RequestTypeError> =>
-      Effect.flatMap(sendWith(reference, [request]), (sent) => {
-        const item = sent.envelope.response[0]
-        return accept.includes(item.errorcode)
-          ? Effect.succeed(item)
-          : Effect.fail(codeError(item, reference, username, credentialsFrom))
-      })
-
-    const authLike = (
-      type: "AUTH" | "ACCOUNTCHECK",
-      input: AuthInput
-    ): Effect.Effect<AuthOutcome, GatewayError> =>
-      Effect.gen(function*() {
-        const reference = yield* makeReference
-        const full = yield* withSite(input, reference)
-        const request = { ...full, requesttypedescriptions: [type] } as Requests.Auth | Requests.AccountCheck
-        const item = yield* one(reference, request, AUTH_ANSWERS)
-        return Option.getOrThrow(outcomeOf(item, reference, false))
-      })
-
-    const auth: GatewayClient["Type"]["auth"] = (input) => authLike("AUTH", input)
-
-    const accountCheck: GatewayClient["Type"]["accountCheck"] = (input) => authLike("ACCOUNTCHECK", input)
-
-    const simple = <R extends { readonly sitereference?: string | undefined }, A>(
-      type: "REFUND" | "THREEDQUERY" | "RISKDEC" | "SUBSCRIPTION",
-      input: R,
-      result: (item: Responses.ResponseItem, reference: string) => A
-    ): Effect.Effect<A, GatewayError> =>
-      Effect.gen(function*() {
-        const reference = yield* makeReference
-        const full = yield* withSite(input, reference)
-        const item = yield* one(reference, { ...full, requesttypedescriptions: [type] } as unknown as Requests.Request)
-        return result(item, reference)
-      })
-
-    const threeDQueried = (item: Responses.ResponseItem, reference: string) =>
-      new ThreeDQueried({
-        enrolled: item.enrolled,
-        acsurl: item.acsurl,
-        threedpayload: item.threedpayload,
-        pareq: item.pareq,
-        md: item.md,
-        threedversion: item.threedversion,
-        transactionreference: item.transactionreference,
-        reference,
-        response: item
-      })
-    const riskDecision = (item: Responses.ResponseItem, reference: string) =>
-      new RiskDecision({
-        shieldstatus: item.fraudcontrolshieldstatuscode,
-        fraudcontrolresponsecode: item.fraudcontrolresponsecode,
-        fraudcontrolreference: item.fraudcontrolreference,
-        transactionreference: item.transactionreference,
-        reference,
-        response: item
-      })
-    const subscribed = (item: Responses.ResponseItem, reference: string) =>
-      new Subscribed({
-        transactionreference: item.transactionreference,
-        parenttransactionreference: item.parenttransactionreference,
-        subscriptionnumber: item.subscriptionnumber,
-        reference,
-        response: item
-      })
-
-    const refund: GatewayClient["Type"]["refund"] = (input) => simple("REFUND", input, (item) => item)
-    const threeDQuery: GatewayClient["Type"]["threeDQuery"] = (input) => simple("THREEDQUERY", input, threeDQueried)
-    const riskDec: GatewayClient["Type"]["riskDec"] = (input) => simple("RISKDEC", input, riskDecision)
-    const subscription: GatewayClient["Type"]["subscription"] = (input) => simple("SUBSCRIPTION", input, subscribed)
-
-    const filterOf = (plain: QueryFilter, reference: string): Effect.Effect<Requests.Filter, InvalidRequestT> => {
-      const filter = Requests.toFilter(plain)
-      if (!isSearchable(filter)) {
-        return Effect.fail(
-          new InvalidRequest({
-            fields: [
-              `filter (at least one of ${Requests.FILTER_FIELDS.filter((f) => f !== "sitereference").join(", ")})`
-            ],
-            reference
-          })
-        )
-      }
-      return Effect.succeed(
-        filter.sitereference === undefined && credentials.sitereference !== undefined
-          ? { ...filter, sitereference: Requests.filterValue(credentials.sitereference) }
-          : filter
-      )
-    }
-
-    const transactionQuery: GatewayClient["Type"]["transactionQuery"] = (plain) =>
-      Effect.gen(function*() {
-        const reference = yield* makeReference
-        const filter = yield* filterOf(plain, reference)
-        const item = yield* one(reference, { requesttypedescriptions: ["TRANSACTIONQUERY"], filter })
-        const records = item.records ?? []
-        const found = item.found !== undefined && /^\d+$/.test(item.found) ? Number(item.found) : records.length
-        return { found, records, reference } satisfies QueryResult
-      })
-
-    const transactionUpdate: GatewayClient["Type"]["transactionUpdate"] = (input) =>
-      Effect.gen(function*() {
-        const reference = yield* makeReference
-        const filter = yield* filterOf(input.filter, reference)
-        const request: Requests.TransactionUpdate = {
-          requesttypedescriptions: ["TRANSACTIONUPDATE"],
-          filter,
-          updates: input.updates,
-          ...(input.extraFields === undefined ? {} : { extraFields: input.extraFields })
-        }
-        return yield* one(reference, request)
-      })
-
-    const chain: GatewayClient["Type"]["chain"] = (types, input) =>
-      Effect.gen(function*() {
-        const reference = yield* makeReference
-        const full = yield* withSite(input, reference)
-        const request = { ...full, requesttypedescriptions: types } as Requests.Chain
-        const sent = yield* sendWith(reference, [request])
-        const items = sent.envelope.response
-        const result: {
-          -readonly [K in keyof ChainResult]: ChainResult[K]
-        } = { items, reference }
-        for (let i = 0; i < items.length; i++) {
-          const item = items[i]
-          const type = item.requesttypedescription !== undefined && item.requesttypedescription !== "ERROR"
-            ? item.requesttypedescription
-            : types[i]
-          const payment = type === "AUTH" || type === "ACCOUNTCHECK"
-          const accepted = payment ? AUTH_ANSWERS.includes(item.errorcode) : item.errorcode === Responses.OK
-          if (!accepted) return yield* codeError(item, reference, username, credentialsFrom)
-          switch (type) {
-            case "AUTH":
-              result.auth = Option.getOrThrow(outcomeOf(item, reference, false))
-              break
-            case "ACCOUNTCHECK":
-              result.accountCheck = Option.getOrThrow(outcomeOf(item, reference, false))
-              break
-            case "THREEDQUERY":
-              result.threeDQuery = threeDQueried(item, reference)
-              break
-            case "RISKDEC":
-              result.riskDec = riskDecision(item, reference)
-              break
-            case "SUBSCRIPTION":
-              result.subscription = subscribed(item, reference)
-              break
-          }
-        }
-        return result satisfies ChainResult
-      })
-
-    const lookupAfterOutcomeUnknown: GatewayClient["Type"]["lookupAfterOutcomeUnknown"] = (orderreference) =>
-      transactionQuery({ orderreference })
-
-    const lookup = (
-      input: { readonly orderreference: string },
-      unknown:
-        | ConnectionError.OutcomeUnknown
-        | MalformedResponse
-        | ReferenceMismatch
-        | HttpStatusError
-        | FinalStatusUnknown
-    ): Effect.Effect<AuthOutcome, PaymentNotFound | ContactSupport | LookupFailed> => {
-      const reference = unknown._tag === "ReferenceMismatch" ? unknown.sent : unknown.reference
-      return lookupAfterOutcomeUnknown(input.orderreference).pipe(
-        Effect.mapError((lookupError) =>
-          new LookupFailed({
-            orderreference: input.orderreference,
-            reference,
-            after: unknown._tag,
-            lookupError: lookupError._tag,
-            lookupMessage: lookupError.message
-          })
-        ),
-        Effect.flatMap((result): Effect.Effect<AuthOutcome, PaymentNotFound | ContactSupport> => {
-          // The payment is the AUTH with this order reference (a REFUND of it may share the order reference).
-          const payments = result.records.filter((r) =>
-            r.requesttypedescription === undefined || r.requesttypedescription === "AUTH"
-          )
-          const record = payments[payments.length - 1]
-          if (record === undefined) {
-            return Effect.fail(
-              new PaymentNotFound({ orderreference: input.orderreference, reference, after: unknown._tag })
-            )
-          }
-          const found = outcomeOf(record, result.reference, true)
-          if (Option.isSome(found)) return Effect.succeed(found.value)
-          // Still "not known" (60010/60034/99999) or any other state the client cannot read as an outcome.
-          return Effect.fail(
-            new ContactSupport({
-              orderreference: input.orderreference,
-              reference,
-              code: record.errorcode ?? "unknown",
-              transactionreference: record.transactionreference,
-              after: unknown._tag
-            })
-          )
-        }),
-        Effect.tap(() =>
-          Effect.logWarning("the payment's outcome was unknown; found it by its order reference").pipe(
-            Effect.annotateLogs({ orderreference: input.orderreference, after: unknown._tag })
-          )
-        )
-      )
-    }
-
-    const authOrLookup: GatewayClient["Type"]["authOrLookup"] = (input) =>
-      auth(input).pipe(
-        Effect.catchTags({
-          OutcomeUnknown: (e) => lookup(input, e),
-          MalformedResponse: (e) => lookup(input, e),
-          ReferenceMismatch: (e) => lookup(input, e),
-          FinalStatusUnknown: (e) => lookup(input, e),
-          HttpStatusError: (e) => isOutcomeUnknown(e) ? lookup(input, e) : Effect.fail(e)
-        })
-      )
-
-    return {
-      send,
-      auth,
-      accountCheck,
-      refund,
-      transactionQuery,
-      transactionUpdate,
-      threeDQuery,
-      riskDec,
-      subscription,
-      chain,
-      lookupAfterOutcomeUnknown,
-      authOrLookup
-    } satisfies GatewayClient["Type"]
-  })
+// -----------------------------------------------------------------------------
+// layers
+// -----------------------------------------------------------------------------
 
 /**
  * The client with credentials given in code.
@@ -961,75 +570,9 @@ const TEST_CREDENTIALS: Credentials = {
  * @category layers
  */
 export const layerTest: Layer.Layer<GatewayClient | TestGateway> = Layer.unwrapEffect(Effect.sync(() => {
-  const seen: Array<SeenRequest> = []
-  const failures: Array<ConnectionError.RequestError> = []
-  const payments = new Map<string, Readonly<Record<string, unknown>>>()
-  let counter = 0
-  const defaultAnswer = (item: SeenRequest): Readonly<Record<string, unknown>> => {
-    const types = item.requesttypedescriptions
-    const type = Array.isArray(types) ? String(types[0]) : "AUTH"
-    if (type === "TRANSACTIONQUERY") {
-      const filter = item.filter as { readonly orderreference?: ReadonlyArray<{ readonly value: string }> } | undefined
-      const order = filter?.orderreference?.[0]?.value
-      const found = order === undefined ? undefined : payments.get(order)
-      return found === undefined
-        ? { errorcode: "0", errormessage: "Ok", found: "0", records: [] }
-        : { errorcode: "0", errormessage: "Ok", found: "1", records: [found] }
-    }
-    counter++
-    const record = {
-      errorcode: "0",
-      errormessage: "Ok",
-      requesttypedescription: type,
-      transactionreference: `TEST-${counter}`,
-      authcode: "TEST01",
-      settlestatus: "0",
-      maskedpan: typeof item.pan === "string" ? item.pan.replace(/\*/g, "#") : undefined,
-      orderreference: item.orderreference
-    }
-    if (typeof item.orderreference === "string") payments.set(item.orderreference, record)
-    return record
-  }
-  let answer = defaultAnswer
-  const connection: ConnectionService.ConnectionService["Type"] = {
-    endpoint: { host: "webservices.securetrading.test", port: 443 },
-    request: (request) =>
-      Effect.suspend(() => {
-        const failure = failures.shift()
-        if (failure !== undefined) return Effect.fail(failure)
-        const envelope = JSON.parse(typeof request.body === "string" ? request.body : decoder.decode(request.body))
-        const items = (Array.isArray(envelope.request) ? envelope.request : []).map((item: unknown) =>
-          Redact.value(item) as SeenRequest
-        )
-        seen.push(...items)
-        const body = JSON.stringify({
-          requestreference: request.reference,
-          version: "1.00",
-          response: items.map((item: SeenRequest) => ({ ...answer(item), requestreference: request.reference }))
-        })
-        return Effect.succeed({
-          status: 200,
-          headers: { "content-type": "application/json" },
-          body: new TextEncoder().encode(body),
-          address: "127.0.0.1",
-          attempts: 1,
-          reused: false,
-          elapsedMillis: 0
-        })
-      })
-  }
-  const controller: TestGateway["Type"] = {
-    answerWith: (f) =>
-      Effect.sync(() => {
-        answer = f
-      }),
-    failNext: (error) => Effect.sync(() => void failures.push(error)),
-    requests: Effect.sync(() => seen.slice())
-  }
+  const { connection, controller } = internalTestGateway.make()
   return Layer.merge(
     layer(TEST_CREDENTIALS).pipe(Layer.provide(Layer.succeed(ConnectionService.ConnectionService, connection))),
     Layer.succeed(TestGateway, controller)
   )
 }))
-
-const decoder = new TextDecoder()
