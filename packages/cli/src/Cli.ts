@@ -73,7 +73,7 @@ export interface RunOptions {
  */
 export const run = (argv: ReadonlyArray<string>, options: RunOptions = {}) =>
   Effect.gen(function*() {
-    // Everything the command prints leaves through one redacting Console (L1, issue 17 items 5-7).
+    // Everything the command prints leaves through one redacting Console (L1).
     const panMask = yield* envOption("STPP_PAN_MASK")
     const inner = yield* Effect.console
     const redact: Redact.Options = {
