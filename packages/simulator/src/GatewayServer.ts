@@ -98,6 +98,10 @@ export interface LoggedRequest {
   readonly versioninfo?: string | undefined
   /** The fault in force when it arrived. */
   readonly fault: Fault["_tag"]
+  /** The Basic-auth user name it carried (never the password); undefined without one. */
+  readonly username?: string | undefined
+  /** Whether its Basic-auth user name and password were this server's. */
+  readonly authenticated?: boolean | undefined
 }
 
 /**
@@ -305,7 +309,9 @@ export const start = (options: Options): Effect.Effect<GatewayServer, GatewaySer
         requestTypes: types,
         itemReferences,
         versioninfo: typeof versionHeader === "string" ? versionHeader : undefined,
-        fault: fault._tag
+        fault: fault._tag,
+        username: Api.basicUsername(req.headers.authorization),
+        authenticated: Api.authenticated(req.headers.authorization, credentials)
       })
 
       const send = (status: number, contentType: string, text: string, reference?: string) => {
