@@ -97,6 +97,10 @@ export interface LoggedRequest {
   readonly versioninfo?: string | undefined
   /** The fault in force when it arrived. */
   readonly fault: Fault["_tag"]
+  /** The Basic-auth user name it carried (never the password); undefined without one. */
+  readonly username?: string | undefined
+  /** Whether its Basic-auth user name and password were this server's. */
+  readonly authenticated?: boolean | undefined
 }
 
 /**

@@ -148,7 +148,9 @@ export const respond = (
     requestTypes: types,
     itemReferences,
     versioninfo: typeof versionHeader === "string" ? versionHeader : undefined,
-    fault: fault._tag
+    fault: fault._tag,
+    username: Api.basicUsername(req.headers.authorization),
+    authenticated: Api.authenticated(req.headers.authorization, server.credentials)
   })
 
   const send = (status: number, contentType: string, text: string, reference?: string) => {
