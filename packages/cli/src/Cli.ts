@@ -16,8 +16,8 @@ import * as Demo from "./Demo.js"
 import * as Doctor from "./Doctor.js"
 import { CliContext, redactingConsole, scanLogLevel } from "./internal/context.js"
 import * as Help from "./internal/help.js"
-import * as InternalVersion from "./internal/version.js"
 import { envOption } from "./internal/settings.js"
+import * as InternalVersion from "./internal/version.js"
 import * as Request from "./Request.js"
 
 /**
