@@ -17,6 +17,7 @@ import * as Doctor from "./Doctor.js"
 import { CliContext, redactingConsole, scanLogLevel } from "./internal/context.js"
 import * as Help from "./internal/help.js"
 import { envOption } from "./internal/settings.js"
+import * as InternalVersion from "./internal/version.js"
 import * as Request from "./Request.js"
 
 /**
@@ -25,7 +26,7 @@ import * as Request from "./Request.js"
  * @since 0.1.0
  * @category models
  */
-export const VERSION = "0.1.0"
+export const VERSION: string = InternalVersion.VERSION
 
 /**
  * The root command and its subcommands.

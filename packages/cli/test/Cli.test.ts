@@ -5,6 +5,7 @@
  * time-out.
  */
 import { describe, expect, it } from "@effect/vitest"
+import * as Cli from "@stpp/cli/Cli"
 import * as GatewayServer from "@stpp/simulator/GatewayServer"
 import * as Simulator from "@stpp/simulator/Simulator"
 import * as Effect from "effect/Effect"
@@ -136,6 +137,19 @@ const awaitRequests = (sim: Simulator.Simulator, n: number) =>
 // -----------------------------------------------------------------------------
 // help
 // -----------------------------------------------------------------------------
+
+describe("stpp --version", () => {
+  it.live("answered without the bundle, with the same text and exit code as the full command (P2)", () =>
+    Effect.gen(function*() {
+      const fast = yield* stpp(["--version"])
+      expect(fast.code).toBe(0)
+      expect(fast.stdout).toBe(`${Cli.VERSION}\n\n`)
+      // --version among other arguments goes through @effect/cli: the same answer
+      const full = yield* stpp(["--version", "--log-level", "info"])
+      expect(full.code).toBe(0)
+      expect(full.stdout).toBe(fast.stdout)
+    }))
+})
 
 describe("stpp --help", () => {
   it.live("every command has --help naming its options (exit 0)", () =>
