@@ -3,7 +3,7 @@
  * CA, DNS server, addresses and web-services user), real DNS and real TLS; each configuration's
  * requests reach only its own simulator, with only its own credentials.
  */
-import { describe, expect, it } from "@effect/vitest"
+import { describe, expect, it, vi } from "@effect/vitest"
 import { Simulator } from "@stpp/simulator"
 import * as Config from "effect/Config"
 import * as ConfigProvider from "effect/ConfigProvider"
@@ -139,5 +139,35 @@ describe("ConnectionService: several configurations in one app (E1)", () => {
       expect(Context.get(context, MerchantB)).toBe(Context.get(context, MerchantA))
       expect(Context.get(context, MerchantB).endpoint.port).toBe(a.port)
       expect(b.gateway.requestLog()).toEqual([])
+    }))
+
+  it.scopedLive("E1: two layerWith services log each line once (one shared redacting logger), redacted", () =>
+    Effect.gen(function*() {
+      const [a, b] = yield* startTwo
+      const App = Layer.mergeAll(
+        Layer.effect(MerchantA, ConnectionService.ConnectionService).pipe(
+          Layer.provide(ConnectionService.layerWith(settingsOf(a)))
+        ),
+        Layer.effect(MerchantB, ConnectionService.ConnectionService).pipe(
+          Layer.provide(ConnectionService.layerWith(settingsOf(b)))
+        )
+      )
+      // The services write to standard error: capture what reaches it while the app runs.
+      const written: Array<string> = []
+      const spy = vi.spyOn(process.stderr, "write").mockImplementation((chunk: string | Uint8Array) => {
+        written.push(String(chunk))
+        return true
+      })
+      yield* Effect.addFinalizer(() => Effect.sync(() => spy.mockRestore()))
+      yield* Effect.gen(function*() {
+        yield* post(yield* MerchantA, a, "ref-a-log")
+        yield* post(yield* MerchantB, b, "ref-b-log")
+        yield* Effect.logWarning("app event: card 4111111111111111")
+      }).pipe(Effect.provide(App))
+      spy.mockRestore()
+      const ours = written.filter((line) => line.includes("app event"))
+      expect(ours.length).toBe(1)
+      expect(JSON.parse(ours[0]).message).toBe("app event: card 411111******1111")
+      expect(written.some((line) => line.includes("4111111111111111"))).toBe(false)
     }))
 })
