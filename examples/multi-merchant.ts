@@ -1,38 +1,26 @@
 /**
  * Two merchants in one app (E1): each has its own gateway connection (url, DNS servers, trust
- * store) and its own web-services user, bound to the app's own tags. Every call of
- * `ConnectionService.layerWith` is a new service, so the two can never be merged by Effect's
- * layer memoisation.
+ * store) and its own web-services user, under the app's own tags made with `GatewayClient.Tag`.
+ * Every `MerchantA.layer(...)` call is a new client with a new connection, so the two can never be
+ * merged by Effect's layer memoisation; the two share one redacting logger (each line once).
  *
  * It starts two local gateway simulators (each its own CA, DNS server and user) and pays once
  * through each, over real DNS and real TLS. Run: pnpm build && node examples/build/multi-merchant.js
  */
-import { ConnectionConfig, ConnectionService } from "@stpp/connect"
 import { GatewayClient } from "@stpp/gateway"
 import { Simulator } from "@stpp/simulator"
-import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 
-// One tag per merchant, each holding a GatewayClient.
-class MerchantA extends Context.Tag("app/MerchantA")<MerchantA, GatewayClient.GatewayClient["Type"]>() {}
-class MerchantB extends Context.Tag("app/MerchantB")<MerchantB, GatewayClient.GatewayClient["Type"]>() {}
+// One tag per merchant, each holding a GatewayClient with its own connection.
+class MerchantA extends GatewayClient.Tag("app/MerchantA")<MerchantA>() {}
+class MerchantB extends GatewayClient.Tag("app/MerchantB")<MerchantB>() {}
 
-// A merchant's client: its own connection settings and credentials, given in code.
-const merchant = <Self>(
-  tag: Context.Tag<Self, GatewayClient.GatewayClient["Type"]>,
-  connection: ConnectionConfig.ConnectionSettingsInput,
-  credentials: GatewayClient.Credentials
-) =>
-  Layer.effect(tag, GatewayClient.GatewayClient).pipe(
-    Layer.provide(GatewayClient.layer(credentials)),
-    Layer.provide(ConnectionService.layerWith(connection))
-  )
-
-// In an app these come from its own configuration; here from the two simulators.
-const settingsOf = (sim: Simulator.Simulator) => ({
-  connection: { url: sim.url, nameservers: sim.nameservers, caFiles: [sim.caFile], trustStore: "only" as const },
+// In an app these come from its own configuration (or `MerchantB.layerConfig` under a prefix);
+// here from the two simulators.
+const optionsOf = (sim: Simulator.Simulator): GatewayClient.WithOptions => ({
+  connection: { url: sim.url, nameservers: sim.nameservers, caFiles: [sim.caFile], trustStore: "only" },
   credentials: { username: sim.username, password: Redacted.make(sim.password), sitereference: sim.sitereference }
 })
 
@@ -57,12 +45,7 @@ const program = Effect.gen(function*() {
 const main = Effect.gen(function*() {
   const simA = yield* Simulator.start({ addresses: ["127.0.0.81"], username: "ws-a@example.test", password: "pw-a" })
   const simB = yield* Simulator.start({ addresses: ["127.0.0.82"], username: "ws-b@example.test", password: "pw-b" })
-  const a = settingsOf(simA)
-  const b = settingsOf(simB)
-  const App = Layer.mergeAll(
-    merchant(MerchantA, a.connection, a.credentials),
-    merchant(MerchantB, b.connection, b.credentials)
-  )
+  const App = Layer.mergeAll(MerchantA.layer(optionsOf(simA)), MerchantB.layer(optionsOf(simB)))
   yield* Effect.provide(program, App)
   // Each simulator saw only its own merchant's request, with that merchant's user.
   for (const [name, sim] of [["A", simA], ["B", simB]] as const) {

@@ -5,8 +5,11 @@
  *
  * @since 0.1.0
  */
+import * as ConnectionConfig from "@stpp/connect/ConnectionConfig"
 import type * as ConnectionError from "@stpp/connect/ConnectionError"
 import * as ConnectionService from "@stpp/connect/ConnectionService"
+import type * as RedactingLogger from "@stpp/connect/RedactingLogger"
+import type * as TlsConnector from "@stpp/connect/TlsConnector"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
@@ -15,7 +18,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
-import { safeGatewayText } from "./GatewayError.js"
+import type * as Scope from "effect/Scope"
 import type {
   AuthOrLookupError,
   ErrorCodeError,
@@ -27,7 +30,7 @@ import type {
 } from "./GatewayError.js"
 import * as internalClient from "./internal/client.js"
 import * as internalErrorCode from "./internal/errorCode.js"
-import type * as internalResults from "./internal/results.js"
+import * as internalResults from "./internal/results.js"
 import * as internalTestGateway from "./internal/testGateway.js"
 import * as internalWire from "./internal/wire.js"
 import type * as Requests from "./Requests.js"
@@ -371,83 +374,15 @@ export const errorOf = (
   options: { readonly username: string; readonly credentialsFrom?: "config" | "code" | undefined }
 ): ErrorCodeError => internalErrorCode.codeError(item, reference, options.username, options.credentialsFrom ?? "config")
 
-const outcomeOf = (
-  item: Responses.ResponseItem | Responses.TransactionRecord,
-  reference: string,
-  recovered: boolean
-): Option.Option<AuthOutcome> => {
-  if (item.errorcode === Responses.OK) {
-    return Option.some(
-      new Authorised({
-        transactionreference: item.transactionreference,
-        authcode: typeof item.authcode === "string" ? item.authcode : undefined,
-        maskedpan: item.maskedpan,
-        settlestatus: item.settlestatus,
-        reference,
-        recovered,
-        response: item
-      })
-    )
-  }
-  if (item.errorcode === Responses.DECLINE) {
-    return Option.some(
-      new Declined({
-        transactionreference: item.transactionreference,
-        acquirerresponsecode: typeof item.acquirerresponsecode === "string" ? item.acquirerresponsecode : undefined,
-        errormessage: safeGatewayText(typeof item.errormessage === "string" ? item.errormessage : "Decline"),
-        reference,
-        recovered,
-        response: item
-      })
-    )
-  }
-  if (item.errorcode === Responses.SOFT_DECLINE) {
-    return Option.some(
-      new SoftDeclined({
-        transactionreference: item.transactionreference,
-        errormessage: safeGatewayText(typeof item.errormessage === "string" ? item.errormessage : "Soft Decline"),
-        reference,
-        recovered,
-        response: item
-      })
-    )
-  }
-  return Option.none()
-}
-
 /** The result classes' constructors, handed to the internal machinery. */
-const results: internalResults.Results = {
-  outcome: outcomeOf,
-  threeDQueried: (item, reference) =>
-    new ThreeDQueried({
-      enrolled: item.enrolled,
-      acsurl: item.acsurl,
-      threedpayload: item.threedpayload,
-      pareq: item.pareq,
-      md: item.md,
-      threedversion: item.threedversion,
-      transactionreference: item.transactionreference,
-      reference,
-      response: item
-    }),
-  riskDecision: (item, reference) =>
-    new RiskDecision({
-      shieldstatus: item.fraudcontrolshieldstatuscode,
-      fraudcontrolresponsecode: item.fraudcontrolresponsecode,
-      fraudcontrolreference: item.fraudcontrolreference,
-      transactionreference: item.transactionreference,
-      reference,
-      response: item
-    }),
-  subscribed: (item, reference) =>
-    new Subscribed({
-      transactionreference: item.transactionreference,
-      parenttransactionreference: item.parenttransactionreference,
-      subscriptionnumber: item.subscriptionnumber,
-      reference,
-      response: item
-    })
-}
+const results: internalResults.Results = internalResults.make({
+  Authorised,
+  Declined,
+  SoftDeclined,
+  ThreeDQueried,
+  RiskDecision,
+  Subscribed
+})
 
 /**
  * How the client was given its credentials (named in an `Unauthenticated` error's advice).
@@ -456,12 +391,14 @@ const results: internalResults.Results = {
  * @category models
  */
 export interface MakeOptions {
-  /** "config" (STPP_USERNAME / STPP_PASSWORD, the default) or "code". */
+  /** "code" (the default: credentials given as values) or "config" (STPP_USERNAME / STPP_PASSWORD). */
   readonly credentialsFrom?: "config" | "code" | undefined
 }
 
 /**
- * Builds the client over the `ConnectionService` in context.
+ * Builds the client over the `ConnectionService` in context. Credentials given here are reported
+ * as given in code when the gateway rejects them (`credentialsFrom: "config"` to name the
+ * environment variables instead).
  *
  * @since 0.1.0
  * @category constructors
@@ -475,7 +412,7 @@ export const make = (
       connection,
       username: credentials.username,
       password: credentials.password,
-      credentialsFrom: options.credentialsFrom ?? "config",
+      credentialsFrom: options.credentialsFrom ?? "code",
       sitereference: credentials.sitereference,
       results
     }))
@@ -522,6 +459,144 @@ export const credentialsConfig: Config.Config<Credentials> = Config.all({
  */
 export const layerConfig: Layer.Layer<GatewayClient, ConfigError.ConfigError, ConnectionService.ConnectionService> =
   Layer.effect(GatewayClient, Effect.flatMap(credentialsConfig, (c) => make(c, { credentialsFrom: "config" })))
+
+// -----------------------------------------------------------------------------
+// several clients: one per merchant or region (E1)
+// -----------------------------------------------------------------------------
+
+/**
+ * One client's own connection settings and credentials, given in code.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface WithOptions {
+  /** Validated as `ConnectionConfig.make` does; unnamed settings take their defaults. */
+  readonly connection: ConnectionConfig.ConnectionSettingsInput
+  readonly credentials: Credentials
+}
+
+/**
+ * One client's own connection settings and credentials, read through `Config` (e.g. under a
+ * prefix with `Config.nested`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ConfigOptions {
+  readonly connection: Config.Config<ConnectionConfig.ConnectionSettings>
+  readonly credentials: Config.Config<Credentials>
+}
+
+/**
+ * How building a client with its own connection can fail.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type LayerError = ConfigError.ConfigError | TlsConnector.TrustStoreError | RedactingLogger.LiveDebugRefused
+
+/**
+ * A client with its own connection (its own Resolver, TlsConnector, retry policy and pool), as a
+ * value in the current `Scope`, to bind to the app's own tag. Log lines go to the loggers in place
+ * where it is built (see `ConnectionService.makeWith`).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeWith = (
+  options: WithOptions
+): Effect.Effect<GatewayClient["Type"], ConfigError.ConfigError | TlsConnector.TrustStoreError, Scope.Scope> =>
+  Effect.flatMap(ConnectionConfig.make(options.connection), ConnectionService.makeWith).pipe(
+    Effect.flatMap((connection) =>
+      Effect.provideService(make(options.credentials), ConnectionService.ConnectionService, connection)
+    )
+  )
+
+/**
+ * The client with its own connection, both from values in code, as `PgClient.layer(config)` does:
+ * each call is a new layer (a new connection and pool), so two calls provided in one app are two
+ * clients that Effect's layer memoisation can never merge. Installs the redacting logger as
+ * `ConnectionService.layerWith` does.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerWith = (options: WithOptions): Layer.Layer<GatewayClient, LayerError> =>
+  layer(options.credentials).pipe(Layer.provide(ConnectionService.layerWith(options.connection)))
+
+/**
+ * The client with its own connection, both read through `Config`; a new layer per call.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerConfigWith = (options: ConfigOptions): Layer.Layer<GatewayClient, LayerError> =>
+  Layer.effect(GatewayClient, Effect.flatMap(options.credentials, (c) => make(c, { credentialsFrom: "config" }))).pipe(
+    Layer.provide(ConnectionService.layerConfig(options.connection))
+  )
+
+/**
+ * The class {@link Tag} returns: a `Context.Tag` holding a client, with its layers.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface TagClass<Self, Id extends string> extends Context.TagClass<Self, Id, GatewayClient["Type"]> {
+  /** This tag's client from values in code ({@link layerWith}); a new layer per call. */
+  readonly layer: (options: WithOptions) => Layer.Layer<Self, LayerError>
+  /** This tag's client read through `Config` ({@link layerConfigWith}); a new layer per call. */
+  readonly layerConfig: (options: ConfigOptions) => Layer.Layer<Self, LayerError>
+}
+
+/**
+ * A tag of the app's own for one client, one per merchant or region, as `Context.Tag` makes
+ * them: the class is the tag, its `layer` and `layerConfig` build that tag's client with its own
+ * connection, and code asks for `yield* MerchantA`.
+ *
+ * @example
+ * ```ts
+ * import { GatewayClient } from "@stpp/gateway"
+ * import * as Config from "effect/Config"
+ * import { ConnectionConfig } from "@stpp/connect"
+ * import * as Effect from "effect/Effect"
+ * import * as Layer from "effect/Layer"
+ * import * as Redacted from "effect/Redacted"
+ *
+ * class MerchantA extends GatewayClient.Tag("app/MerchantA")<MerchantA>() {}
+ * class MerchantB extends GatewayClient.Tag("app/MerchantB")<MerchantB>() {}
+ *
+ * const App = Layer.mergeAll(
+ *   MerchantA.layer({
+ *     connection: { url: ConnectionConfig.EU_URL },
+ *     credentials: { username: "ws-a@example.com", password: Redacted.make("...") }
+ *   }),
+ *   // MERCHANT_B_STPP_URL, MERCHANT_B_STPP_USERNAME, MERCHANT_B_STPP_PASSWORD, ...
+ *   MerchantB.layerConfig({
+ *     connection: Config.nested(ConnectionConfig.config, "MERCHANT_B"),
+ *     credentials: Config.nested(GatewayClient.credentialsConfig, "MERCHANT_B")
+ *   })
+ * )
+ *
+ * const program = Effect.gen(function*() {
+ *   const a = yield* MerchantA
+ *   const b = yield* MerchantB
+ *   return [a, b] as const
+ * })
+ * const runnable: Effect.Effect<unknown, GatewayClient.LayerError> = Effect.provide(program, App)
+ * ```
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export const Tag = <const Id extends string>(id: Id) => <Self>(): TagClass<Self, Id> => {
+  const tag = Context.Tag(id)<Self, GatewayClient["Type"]>()
+  return Object.assign(tag, {
+    layer: (options: WithOptions) => Layer.effect(tag, GatewayClient).pipe(Layer.provide(layerWith(options))),
+    layerConfig: (options: ConfigOptions) =>
+      Layer.effect(tag, GatewayClient).pipe(Layer.provide(layerConfigWith(options)))
+  })
+}
 
 // -----------------------------------------------------------------------------
 // test layer

@@ -4,7 +4,9 @@
  * user; a rejected user is reported as credentials given in code.
  */
 import { describe, expect, it } from "@effect/vitest"
-import * as ConnectionService from "@stpp/connect/ConnectionService"
+import * as ConnectionConfig from "@stpp/connect/ConnectionConfig"
+import * as Config from "effect/Config"
+import * as ConfigProvider from "effect/ConfigProvider"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -13,31 +15,28 @@ import * as Simulator from "../../simulator/src/Simulator.js"
 import * as GatewayClient from "../src/GatewayClient.js"
 
 type Client = GatewayClient.GatewayClient["Type"]
-class MerchantA extends Context.Tag("test/gateway/MerchantA")<MerchantA, Client>() {}
-class MerchantB extends Context.Tag("test/gateway/MerchantB")<MerchantB, Client>() {}
+class MerchantA extends GatewayClient.Tag("test/gateway/MerchantA")<MerchantA>() {}
+class MerchantB extends GatewayClient.Tag("test/gateway/MerchantB")<MerchantB>() {}
 
 const VISA = "4111111111111111"
 
-const merchant = <Self>(tag: Context.Tag<Self, Client>, sim: Simulator.Simulator, password = sim.password) =>
-  Layer.effect(tag, GatewayClient.GatewayClient).pipe(
-    Layer.provide(GatewayClient.layer({
-      username: sim.username,
-      password: Redacted.make(password),
-      sitereference: sim.sitereference
-    })),
-    Layer.provide(ConnectionService.layerWith({
-      url: sim.url,
-      nameservers: sim.nameservers,
-      caFiles: [sim.caFile],
-      trustStore: "only",
-      dnsDiscovery: false,
-      connectTimeout: "2s",
-      retryTimeout: "5s",
-      ioTimeout: "3s",
-      maxRetries: 2,
-      logLevel: "warning"
-    }))
-  )
+const connectionOf = (sim: Simulator.Simulator): ConnectionConfig.ConnectionSettingsInput => ({
+  url: sim.url,
+  nameservers: sim.nameservers,
+  caFiles: [sim.caFile],
+  trustStore: "only",
+  dnsDiscovery: false,
+  connectTimeout: "2s",
+  retryTimeout: "5s",
+  ioTimeout: "3s",
+  maxRetries: 2,
+  logLevel: "warning"
+})
+
+const optionsOf = (sim: Simulator.Simulator, password = sim.password): GatewayClient.WithOptions => ({
+  connection: connectionOf(sim),
+  credentials: { username: sim.username, password: Redacted.make(password), sitereference: sim.sitereference }
+})
 
 const pay = (client: Client, orderreference: string) =>
   client.auth({
@@ -61,7 +60,7 @@ describe("GatewayClient: several merchants in one app (E1)", () => {
   it.scopedLive("E1: each merchant's AUTH reaches only its own gateway, with its own user", () =>
     Effect.gen(function*() {
       const [a, b] = yield* startTwo
-      const context = yield* Layer.build(Layer.mergeAll(merchant(MerchantA, a), merchant(MerchantB, b)))
+      const context = yield* Layer.build(Layer.mergeAll(MerchantA.layer(optionsOf(a)), MerchantB.layer(optionsOf(b))))
       const [outA, outB] = yield* Effect.all([
         pay(Context.get(context, MerchantA), "order-a-1"),
         pay(Context.get(context, MerchantB), "order-b-1")
@@ -77,7 +76,7 @@ describe("GatewayClient: several merchants in one app (E1)", () => {
     Effect.gen(function*() {
       const [a, b] = yield* startTwo
       const context = yield* Layer.build(
-        Layer.mergeAll(merchant(MerchantA, a), merchant(MerchantB, b, "not-b-password"))
+        Layer.mergeAll(MerchantA.layer(optionsOf(a)), MerchantB.layer(optionsOf(b, "not-b-password")))
       )
       const error = yield* Effect.flip(pay(Context.get(context, MerchantB), "order-b-2"))
       expect(error._tag).toBe("Unauthenticated")
@@ -92,5 +91,75 @@ describe("GatewayClient: several merchants in one app (E1)", () => {
       const ok = yield* pay(Context.get(context, MerchantA), "order-a-2")
       expect(ok._tag).toBe("Authorised")
       expect(users(a)).toEqual([["ws-a@example.test", true]])
+    }))
+
+  it.scopedLive("E1: code asks for the app's own tags; each tag's layer is a new client per call", () =>
+    Effect.gen(function*() {
+      const [a, b] = yield* startTwo
+      const program = Effect.gen(function*() {
+        const clientA: Client = yield* MerchantA
+        const clientB: Client = yield* MerchantB
+        expect(clientA).not.toBe(clientB)
+        return yield* Effect.all([pay(clientB, "order-b-3"), pay(clientA, "order-a-3")])
+      })
+      // The same options twice still give two layers (two connections): never merged by memoisation.
+      expect(MerchantA.layer(optionsOf(a))).not.toBe(MerchantA.layer(optionsOf(a)))
+      const outcomes = yield* Effect.provide(
+        program,
+        Layer.mergeAll(MerchantA.layer(optionsOf(a)), MerchantB.layer(optionsOf(b)))
+      )
+      expect(outcomes.map((o) => o._tag)).toEqual(["Authorised", "Authorised"])
+      expect(a.transactions().map((t) => t.orderreference)).toEqual(["order-a-3"])
+      expect(b.transactions().map((t) => t.orderreference)).toEqual(["order-b-3"])
+    }))
+
+  it.scopedLive("E1: makeWith and layerWith give a client with its own connection, bound where the app wants", () =>
+    Effect.gen(function*() {
+      const [a, b] = yield* startTwo
+      const clientA = yield* GatewayClient.makeWith(optionsOf(a))
+      const clientB = Context.get(
+        yield* Layer.build(GatewayClient.layerWith(optionsOf(b))),
+        GatewayClient.GatewayClient
+      )
+      yield* pay(clientA, "order-a-4")
+      yield* pay(clientB, "order-b-4")
+      expect(users(a)).toEqual([["ws-a@example.test", true]])
+      expect(users(b)).toEqual([["ws-b@example.test", true]])
+      const rejected = yield* GatewayClient.makeWith(optionsOf(a, "wrong-a")).pipe(
+        Effect.flatMap((client) => pay(client, "order-a-5")),
+        Effect.flip
+      )
+      expect(rejected._tag).toBe("Unauthenticated")
+      if (rejected._tag === "Unauthenticated") expect(rejected.credentialsFrom).toBe("code")
+    }))
+
+  it.scopedLive("E1: layerConfig reads each merchant's connection and credentials under its own prefix", () =>
+    Effect.gen(function*() {
+      const [a, b] = yield* startTwo
+      const env = new Map<string, string>()
+      for (const [prefix, sim] of [["MERCHANT_A", a], ["MERCHANT_B", b]] as const) {
+        env.set(`${prefix}_STPP_URL`, sim.url)
+        env.set(`${prefix}_STPP_NAMESERVERS`, sim.nameservers.join(","))
+        env.set(`${prefix}_STPP_CA_FILE`, sim.caFile)
+        env.set(`${prefix}_STPP_TRUST_STORE`, "only")
+        env.set(`${prefix}_STPP_DNS_DISCOVERY`, "false")
+        env.set(`${prefix}_STPP_USERNAME`, sim.username)
+        env.set(`${prefix}_STPP_SITE_REFERENCE`, sim.sitereference)
+        env.set(`${prefix}_STPP_PASSWORD`, prefix === "MERCHANT_B" ? "not-b-password" : sim.password)
+      }
+      const fromPrefix = (prefix: string) => ({
+        connection: Config.nested(ConnectionConfig.config, prefix),
+        credentials: Config.nested(GatewayClient.credentialsConfig, prefix)
+      })
+      const context = yield* Layer.build(
+        Layer.mergeAll(MerchantA.layerConfig(fromPrefix("MERCHANT_A")), MerchantB.layerConfig(fromPrefix("MERCHANT_B")))
+      ).pipe(Effect.withConfigProvider(ConfigProvider.fromMap(env, { pathDelim: "_" })))
+      const ok = yield* pay(Context.get(context, MerchantA), "order-a-6")
+      expect(ok._tag).toBe("Authorised")
+      const error = yield* Effect.flip(pay(Context.get(context, MerchantB), "order-b-6"))
+      expect(error._tag).toBe("Unauthenticated")
+      if (error._tag === "Unauthenticated") expect(error.credentialsFrom).toBe("config")
+      expect(users(a)).toEqual([["ws-a@example.test", true]])
+      expect(users(b)).toEqual([["ws-b@example.test", false]])
     }))
 })
