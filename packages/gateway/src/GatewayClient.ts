@@ -29,6 +29,7 @@ import type {
   Unauthenticated as UnauthenticatedT
 } from "./GatewayError.js"
 import * as internalClient from "./internal/client.js"
+import * as internalConfigPath from "./internal/configPath.js"
 import * as internalErrorCode from "./internal/errorCode.js"
 import * as internalResults from "./internal/results.js"
 import * as internalTestGateway from "./internal/testGateway.js"
@@ -52,6 +53,11 @@ export interface Credentials {
   readonly password: Redacted.Redacted<string>
   /** Used for requests that do not name their own site reference. */
   readonly sitereference?: string | undefined
+  /**
+   * The variables the credentials were read from, named in an `Unauthenticated` error's advice
+   * (`credentialsConfig` sets them, also under a `Config.nested` prefix).
+   */
+  readonly variables?: { readonly username: string; readonly password: string } | undefined
 }
 
 /**
@@ -413,6 +419,7 @@ export const make = (
       username: credentials.username,
       password: credentials.password,
       credentialsFrom: options.credentialsFrom ?? "code",
+      variables: credentials.variables,
       sitereference: credentials.sitereference,
       results
     }))
@@ -434,7 +441,8 @@ export const layer = (
 
 /**
  * The credentials from `Config`: `STPP_USERNAME`, `STPP_PASSWORD` (redacted) and the optional
- * `STPP_SITE_REFERENCE`.
+ * `STPP_SITE_REFERENCE`. Under `Config.nested(credentialsConfig, "MERCHANT_B")` it reads
+ * `MERCHANT_B_STPP_USERNAME`, ... and a rejected user's advice names those variables.
  *
  * @since 0.1.0
  * @category config
@@ -442,12 +450,17 @@ export const layer = (
 export const credentialsConfig: Config.Config<Credentials> = Config.all({
   username: Config.nonEmptyString("STPP_USERNAME"),
   password: Config.redacted("STPP_PASSWORD"),
-  sitereference: Config.option(Config.nonEmptyString("STPP_SITE_REFERENCE"))
+  sitereference: Config.option(Config.nonEmptyString("STPP_SITE_REFERENCE")),
+  path: internalConfigPath.path
 }).pipe(
-  Config.map(({ password, sitereference, username }) => ({
+  Config.map(({ password, path, sitereference, username }) => ({
     username,
     password,
-    sitereference: Option.getOrUndefined(sitereference)
+    sitereference: Option.getOrUndefined(sitereference),
+    variables: {
+      username: internalConfigPath.envName(path, "STPP_USERNAME"),
+      password: internalConfigPath.envName(path, "STPP_PASSWORD")
+    }
   }))
 )
 

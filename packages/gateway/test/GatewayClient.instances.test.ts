@@ -158,8 +158,34 @@ describe("GatewayClient: several merchants in one app (E1)", () => {
       expect(ok._tag).toBe("Authorised")
       const error = yield* Effect.flip(pay(Context.get(context, MerchantB), "order-b-6"))
       expect(error._tag).toBe("Unauthenticated")
-      if (error._tag === "Unauthenticated") expect(error.credentialsFrom).toBe("config")
+      if (error._tag === "Unauthenticated") {
+        // Read under the prefix: the advice names the merchant's own variables.
+        expect(error.credentialsFrom).toBe("config")
+        expect(error.variables).toEqual({ username: "MERCHANT_B_STPP_USERNAME", password: "MERCHANT_B_STPP_PASSWORD" })
+        expect(error.message).toContain("check MERCHANT_B_STPP_USERNAME and MERCHANT_B_STPP_PASSWORD")
+        expect(error.message).not.toContain("not-b-password")
+      }
       expect(users(a)).toEqual([["ws-a@example.test", true]])
       expect(users(b)).toEqual([["ws-b@example.test", false]])
+    }))
+
+  it.effect("credentialsConfig names the variables it read, with and without a prefix", () =>
+    Effect.gen(function*() {
+      const env = new Map([
+        ["STPP_USERNAME", "ws@example.test"],
+        ["STPP_PASSWORD", "pw-plain"],
+        ["EU_MERCHANT_B_STPP_USERNAME", "ws-b@example.test"],
+        ["EU_MERCHANT_B_STPP_PASSWORD", "pw-b"]
+      ])
+      const read = <A>(config: Config.Config<A>) =>
+        Effect.withConfigProvider(config, ConfigProvider.fromMap(env, { pathDelim: "_" }))
+      const plain = yield* read(GatewayClient.credentialsConfig)
+      expect(plain.variables).toEqual({ username: "STPP_USERNAME", password: "STPP_PASSWORD" })
+      const nested = yield* read(Config.nested(Config.nested(GatewayClient.credentialsConfig, "MERCHANT_B"), "EU"))
+      expect(nested.username).toBe("ws-b@example.test")
+      expect(nested.variables).toEqual({
+        username: "EU_MERCHANT_B_STPP_USERNAME",
+        password: "EU_MERCHANT_B_STPP_PASSWORD"
+      })
     }))
 })

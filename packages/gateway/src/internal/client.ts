@@ -59,7 +59,7 @@ const one = (
     const item = sent.envelope.response[0]
     return accept.includes(item.errorcode)
       ? Effect.succeed(item)
-      : Effect.fail(codeError(item, reference, client.username, client.credentialsFrom))
+      : Effect.fail(codeError(item, reference, client.username, client.credentialsFrom, client.variables))
   })
 
 const authLike = (
@@ -159,7 +159,7 @@ const chain = (
       sent.envelope.response,
       reference,
       client.results,
-      (item) => codeError(item, reference, client.username, client.credentialsFrom)
+      (item) => codeError(item, reference, client.username, client.credentialsFrom, client.variables)
     )
   })
 

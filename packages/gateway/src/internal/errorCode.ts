@@ -20,6 +20,12 @@ import * as Responses from "../Responses.js"
 /** How the client was given its credentials, named in an `Unauthenticated` error's advice. */
 export type CredentialsFrom = "config" | "code"
 
+/** The variable names credentials were read from (`credentialsConfig`, also under a prefix). */
+export interface Variables {
+  readonly username: string
+  readonly password: string
+}
+
 const requestTypeOf = (item: Responses.ResponseItem): string | undefined =>
   item.requesttypedescription === "ERROR" ? undefined : item.requesttypedescription
 
@@ -39,7 +45,8 @@ export const codeError = (
   item: Responses.ResponseItem,
   reference: string,
   username: string,
-  credentialsFrom: CredentialsFrom
+  credentialsFrom: CredentialsFrom,
+  variables?: Variables | undefined
 ): ErrorCodeError => {
   const code = item.errorcode
   const requestType = requestTypeOf(item)
@@ -53,7 +60,9 @@ export const codeError = (
       reference
     })
   }
-  if (code === Responses.UNAUTHENTICATED) return new Unauthenticated({ code, username, reference, credentialsFrom })
+  if (code === Responses.UNAUTHENTICATED) {
+    return new Unauthenticated({ code, username, reference, credentialsFrom, variables })
+  }
   if (Responses.isFinalStatusUnknown(code)) {
     return new FinalStatusUnknown({
       code,

@@ -28,7 +28,7 @@ import type {
 } from "../GatewayError.js"
 import type * as Requests from "../Requests.js"
 import * as Responses from "../Responses.js"
-import type { CredentialsFrom } from "./errorCode.js"
+import type { CredentialsFrom, Variables } from "./errorCode.js"
 import { wireRequest } from "./wire.js"
 
 /**
@@ -41,6 +41,7 @@ export interface Sender {
   readonly username: string
   readonly password: Redacted.Redacted<string>
   readonly credentialsFrom: CredentialsFrom
+  readonly variables?: Variables | undefined
 }
 
 /** @internal */
@@ -115,7 +116,7 @@ export const sendWith = (
   requests: Requests1
 ): Effect.Effect<Sent, SendError> =>
   Effect.gen(function*() {
-    const { credentialsFrom, username } = sender
+    const { credentialsFrom, username, variables } = sender
     const body = yield* Envelope.encode(Envelope.make(username, requests), { requestreference: reference }).pipe(
       Effect.mapError((error) => new InvalidRequest({ fields: pathsOf(error), reference }))
     )
@@ -125,7 +126,14 @@ export const sendWith = (
     const { address } = response
     // Bad Basic-auth credentials: an HTML 401 page, nothing processed (G2).
     if (response.status === 401) {
-      return yield* new Unauthenticated({ code: "401", username, reference, credentialsFrom, httpStatus: 401 })
+      return yield* new Unauthenticated({
+        code: "401",
+        username,
+        reference,
+        credentialsFrom,
+        variables,
+        httpStatus: 401
+      })
     }
     if (response.status !== 200) {
       return yield* new HttpStatusError({ status: response.status, address, reference })
