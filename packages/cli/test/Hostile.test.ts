@@ -160,7 +160,9 @@ describe("stpp: hostile input (issue 17)", () => {
     const typo = stpp(["request", "--body", write("typo.json", { ...withoutType, accounttypedescriptio: "ECOM" })])
     expect(typo.code).toBe(2)
     expect(typo.stderr).toMatch(/accounttypedescriptio is an unknown field; did you mean "accounttypedescription"\?/)
-    expect(typo.stderr).toMatch(/allowed fields here: requesttypedescriptions, sitereference, baseamount, currencyiso3a/)
+    expect(typo.stderr).toMatch(
+      /allowed fields here: requesttypedescriptions, sitereference, baseamount, currencyiso3a/
+    )
     expect(typo.stderr).toContain("extraFields")
     expectClean(typo.out)
 
@@ -177,7 +179,11 @@ describe("stpp: hostile input (issue 17)", () => {
     expectClean(keyed.out)
 
     // invalid values: what is allowed, never the value (here a card number where the currency goes)
-    const values = stpp(["request", "--body", write("values.json", { ...auth, currencyiso3a: VISA, pan: 4111111111111111 })])
+    const values = stpp([
+      "request",
+      "--body",
+      write("values.json", { ...auth, currencyiso3a: VISA, pan: 4111111111111111 })
+    ])
     expect(values.code).toBe(2)
     expect(values.stderr).toMatch(/currencyiso3a is invalid; allowed: currencyiso3a must be three capital letters/)
     expect(values.stderr).toMatch(/pan is invalid; allowed: a JSON string/)
@@ -185,12 +191,18 @@ describe("stpp: hostile input (issue 17)", () => {
     expectClean(values.out)
 
     // nested: the filter's allowed names
-    const query = stpp(["request", "--body", write("query.json", {
-      requesttypedescriptions: ["TRANSACTIONQUERY"],
-      filter: { orderreference: [{ value: "x" }], ordereference: [{ value: "y" }] }
-    })])
+    const query = stpp([
+      "request",
+      "--body",
+      write("query.json", {
+        requesttypedescriptions: ["TRANSACTIONQUERY"],
+        filter: { orderreference: [{ value: "x" }], ordereference: [{ value: "y" }] }
+      })
+    ])
     expect(query.code).toBe(2)
-    expect(query.stderr).toMatch(/filter\.ordereference is an unknown field; did you mean "orderreference"\? allowed fields here: sitereference, transactionreference/)
+    expect(query.stderr).toMatch(
+      /filter\.ordereference is an unknown field; did you mean "orderreference"\? allowed fields here: sitereference, transactionreference/
+    )
     expectClean(query.out)
 
     // extraFields is the named way to send a field the model lacks, but not a typed one

@@ -104,9 +104,7 @@ export const check = (
         return Either.left(
           `--body: ${where} (${types[0]}) is invalid at ${found.map((p) => p.path).join(", ")}${hint}; ${
             found.map((p) => `${p.path} ${p.reason}`).join("; ")
-          }${
-            unknownTop ? `; a field this project does not model goes in "extraFields": {"name": "value"}` : ""
-          }`
+          }${unknownTop ? `; a field this project does not model goes in "extraFields": {"name": "value"}` : ""}`
         )
       }
     }

@@ -71,7 +71,8 @@ const expected = (ast: AST.AST, issue: ParseResult.ParseIssue): string => {
   return text === "string" ? "a JSON string" : text
 }
 
-const join = (path: ReadonlyArray<PropertyKey>): string => path.length === 0 ? "(the object)" : path.map(shown).join(".")
+const join = (path: ReadonlyArray<PropertyKey>): string =>
+  path.length === 0 ? "(the object)" : path.map(shown).join(".")
 
 /**
  * Every problem in the issue tree; `parent` is the nearest object schema, whose field names an
