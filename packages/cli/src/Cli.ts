@@ -80,7 +80,15 @@ export const run = (argv: ReadonlyArray<string>, options: RunOptions = {}) =>
     const redact: Redact.Options = {
       panMask: Option.exists(panMask, (m) => m.trim().toLowerCase() === "last4") ? "last4" : "first6last4"
     }
-    return yield* Effect.withConsole(runCommand(argv, options), redactingConsole(inner, redact))
+    // The password and its Basic-auth token are removed literally too, whatever text holds them.
+    const password = Option.getOrElse(yield* envOption("STPP_PASSWORD"), () => "")
+    const username = Option.getOrElse(yield* envOption("STPP_USERNAME"), () => "")
+    const secrets = password.length < 4 ? [] : [
+      password,
+      Buffer.from(`${username}:${password}`).toString("base64"),
+      encodeURIComponent(password)
+    ]
+    return yield* Effect.withConsole(runCommand(argv, options), redactingConsole(inner, redact, secrets))
   })
 
 const runCommand = (argv: ReadonlyArray<string>, options: RunOptions) =>

@@ -275,6 +275,26 @@ describe("stpp request", () => {
       expect(run.stderr).not.toContain(sim.password)
     }))
 
+  it.scopedLive("issue 17 item 7: STPP_PAN_MASK=last4 masks the stdout JSON line too (no first 6 digits)", () =>
+    Effect.gen(function*() {
+      const sim = yield* startSim()
+      const files = yield* bodies
+      const run = yield* stpp(["request", "--body", files.auth], { ...sim.env, STPP_PAN_MASK: "last4" })
+      expect(run.code).toBe(0)
+      const out = lines(run.stdout)
+      expect(out.length).toBe(1)
+      const response = out[0].response as { response: Array<Record<string, string>> }
+      expect(response.response[0].errorcode).toBe("0")
+      expect(response.response[0].maskedpan).toBe("******######1111")
+      expect(run.stdout).toContain(`"maskedpan":"******######1111"`)
+      expect(run.stdout + run.stderr).not.toContain("411111")
+      expectNoCardNumber(run.stdout + run.stderr)
+      // the default mask keeps the first 6 (the contract without the variable)
+      const first6 = yield* stpp(["request", "--body", files.auth], sim.env)
+      expect(first6.code).toBe(0)
+      expect(first6.stdout).toContain(`"maskedpan":"411111######1111"`)
+    }))
+
   it.scopedLive("--repeat 3 reuses the connection: attempts 1, then 0, 0", () =>
     Effect.gen(function*() {
       const sim = yield* startSim()
