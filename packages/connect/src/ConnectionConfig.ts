@@ -94,6 +94,10 @@ export interface ConnectionSettings {
   readonly dnsMaxTtl: Duration.Duration
   /** How long a DNS server that failed is asked last (D3). */
   readonly dnsHealthWindow: Duration.Duration
+  /** Floor of the learned hedge delay: the next DNS server is asked too after this long at the least (U3). */
+  readonly dnsHedgeMinDelay: Duration.Duration
+  /** Cap of the learned hedge delay, and the delay before any answer was seen (U3). */
+  readonly dnsHedgeMaxDelay: Duration.Duration
   /** Fixed DNS servers; also where the NS discovery starts (D4). Empty: the system's servers. */
   readonly nameservers: ReadonlyArray<Nameserver>
   /** The zone whose NS records name the gateway's DNS servers (D4). Default: the host less its first label. */
@@ -252,6 +256,8 @@ const durationKeys: ReadonlySet<string> = new Set([
   "dnsTimeout",
   "dnsMaxTtl",
   "dnsHealthWindow",
+  "dnsHedgeMinDelay",
+  "dnsHedgeMaxDelay",
   "keepAliveIdle"
 ])
 
@@ -266,6 +272,14 @@ const crossCheck = (s: ConnectionSettings): Either.Either<ConnectionSettings, Co
       `STPP_RETRY_BASE_DELAY: ${Duration.format(s.retryBaseDelay)} is longer than STPP_RETRY_MAX_DELAY (${
         Duration.format(s.retryMaxDelay)
       }); allowed: at most STPP_RETRY_MAX_DELAY`
+    ))
+  }
+  if (Duration.greaterThan(s.dnsHedgeMinDelay, s.dnsHedgeMaxDelay)) {
+    return Either.left(ConfigError.InvalidData(
+      ["STPP_DNS_HEDGE_MIN_DELAY"],
+      `STPP_DNS_HEDGE_MIN_DELAY: ${Duration.format(s.dnsHedgeMinDelay)} is longer than STPP_DNS_HEDGE_MAX_DELAY (${
+        Duration.format(s.dnsHedgeMaxDelay)
+      }); allowed: at most STPP_DNS_HEDGE_MAX_DELAY`
     ))
   }
   if (s.trustStore === "only" && s.caFiles.length === 0) {

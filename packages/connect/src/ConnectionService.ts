@@ -86,7 +86,9 @@ export class ConnectionService extends Context.Tag("@stpp/connect/ConnectionServ
 
 /**
  * The service's metrics, for an app's metrics exporter: `attempts`, `retries` (by `reason`),
- * `requests` (by `outcome`), `retired` (by `reason`), `connectLatency` and `requestLatency` (ms).
+ * `requests` (by `outcome`), `retired` (by `reason`), `connectLatency` and `requestLatency` (ms),
+ * `dnsHedges` (DNS queries sent to a further server while one was still open) and `dnsHedgeWins`
+ * (lookups such a query answered).
  *
  * @since 0.1.0
  * @category metrics

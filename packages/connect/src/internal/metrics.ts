@@ -21,6 +21,10 @@ export const metrics = {
   requests: Metric.counter("stpp_requests_total", { incremental: true }),
   /** Connections retired, tagged by `reason` (dns-ttl-expired, idle, closed, max-requests, failed). */
   retired: Metric.counter("stpp_connections_retired_total", { incremental: true }),
+  /** DNS queries sent to a further server because the others had not answered within the hedge delay (U3). */
+  dnsHedges: Metric.counter("stpp_dns_hedges_total", { incremental: true }),
+  /** DNS lookups answered by a server asked by a hedge (U3). */
+  dnsHedgeWins: Metric.counter("stpp_dns_hedge_wins_total", { incremental: true }),
   /** Connect phase duration for a new connection, ms. */
   connectLatency: Metric.histogram(
     "stpp_connect_duration_ms",
