@@ -84,7 +84,13 @@ for (const concurrency of CONCURRENCY) {
       alias: USERNAME,
       version: "1.00",
       libraryversion: "stpp-connect_0.1.0",
-      request: [{ ...INPUT, ...CARD, sitereference: "bench_site", requesttypedescriptions: ["AUTH"], requestreference: reference }]
+      request: [{
+        ...INPUT,
+        ...CARD,
+        sitereference: "bench_site",
+        requesttypedescriptions: ["AUTH"],
+        requestreference: reference
+      }]
     })
     const r = await pool.request({
       path: PATH,
