@@ -36,6 +36,21 @@ const listen = (server: Net.Server, address: string, port: number) =>
     })
   })
 
+const authAnswer = (reference: string): string =>
+  JSON.stringify({
+    requestreference: reference,
+    version: "1.00",
+    response: [{
+      errorcode: "0",
+      errormessage: "Ok",
+      settlestatus: "0",
+      transactionreference: "1-2-3",
+      requesttypedescription: "AUTH",
+      requestreference: reference
+    }],
+    secrand: "x"
+  })
+
 const start = async (): Promise<number> => {
   let port = 0
   for (const address of data.addresses) {
@@ -53,8 +68,11 @@ const start = async (): Promise<number> => {
         requests[address]++
         req.on("data", () => undefined)
         req.on("end", () => {
-          res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(payload) })
-          res.end(payload)
+          // a gateway-shaped AUTH answer echoing the request reference, when one was sent (bench/gateway.ts)
+          const reference = req.headers.requestreference
+          const body = typeof reference === "string" ? authAnswer(reference) : payload
+          res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(body) })
+          res.end(body)
         })
       }
     )

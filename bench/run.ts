@@ -22,6 +22,9 @@ const suite: ReadonlyArray<readonly [string, ReadonlyArray<string>]> = [
   ["redaction", ["20000", "7"]],
   ["overhead", []],
   ["httpClient", []],
+  ["gateway", ["--concurrency=1"]],
+  ["gateway", ["--concurrency=16"]],
+  ["gateway", ["--concurrency=256"]],
   ["scale", []],
   ["startup", []]
 ]

@@ -5,6 +5,7 @@
  * @since 0.1.0
  */
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as Requests from "./Requests.js"
@@ -73,6 +74,17 @@ const fail = (
     issue: new ParseResult.Pointer(path, actual, new ParseResult.Type(Schema.Never.ast, actual, message))
   })
 
+// One encoder per request schema, built on first use rather than on every item.
+const encoders = new Map<Schema.Schema.AnyNoContext, (u: unknown) => Either.Either<unknown, ParseResult.ParseError>>()
+const encoderFor = (schema: Schema.Schema.AnyNoContext) => {
+  let encoder = encoders.get(schema)
+  if (encoder === undefined) {
+    encoder = Schema.encodeUnknownEither(schema, { onExcessProperty: "error" })
+    encoders.set(schema, encoder)
+  }
+  return encoder
+}
+
 const encodeItem = (
   item: Requests.Request,
   index: number,
@@ -91,7 +103,7 @@ const encodeItem = (
       )
     }
     // An unknown property is an error naming it, never dropped: extraFields is the named way in.
-    const encoded = yield* Schema.encodeUnknown(schema, { onExcessProperty: "error" })(item).pipe(
+    const encoded = yield* encoderFor(schema)(item).pipe(
       Effect.mapError((e) =>
         new ParseResult.ParseError({ issue: new ParseResult.Pointer(["request", index], item, e.issue) })
       )

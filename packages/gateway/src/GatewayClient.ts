@@ -359,7 +359,8 @@ export const wireRequest: (
 
 /**
  * A request reference as the official libraries make it: "A" and 8 random lowercase letters or
- * digits, from Effect's `Random` (so tests can seed it).
+ * digits, from a cryptographically strong source (Web Crypto): it names the request in lookups
+ * after an unknown outcome, so it must not collide or be guessable.
  *
  * @since 0.1.0
  * @category constructors

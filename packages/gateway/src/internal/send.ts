@@ -6,11 +6,16 @@
  * @internal
  */
 import type * as ConnectionService from "@stpp/connect/ConnectionService"
+import * as RedactingLogger from "@stpp/connect/RedactingLogger"
+import * as Context from "effect/Context"
+import * as DefaultServices from "effect/DefaultServices"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as FiberRef from "effect/FiberRef"
 import * as ParseResult from "effect/ParseResult"
 import type * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
+import * as Tracer from "effect/Tracer"
 import * as Envelope from "../Envelope.js"
 import type { Sent } from "../GatewayClient.js"
 import {
@@ -146,8 +151,24 @@ export const sendWith = (
       attempts: response.attempts,
       elapsedMillis: response.elapsedMillis
     } satisfies Sent
-  }).pipe(
-    Effect.withSpan("GatewayClient.send", {
-      attributes: { reference, requestTypes: requests.map((r) => r.requesttypedescriptions.join("+")).join(",") }
-    })
+  }).pipe((send) => withSendSpan(send, reference, requests))
+
+/**
+ * The `GatewayClient.send` span, made (with its attributes) only when a tracer that keeps spans is
+ * installed: under Effect's built-in tracer nobody sees it (as the ConnectionService does).
+ */
+const withSendSpan = <A, E>(
+  send: Effect.Effect<A, E>,
+  reference: string,
+  requests: Requests1
+): Effect.Effect<A, E> =>
+  Effect.withFiberRuntime((fiber) =>
+    fiber.getFiberRef(FiberRef.currentTracerEnabled) &&
+      RedactingLogger.recordsSpans(Context.get(fiber.getFiberRef(DefaultServices.currentServices), Tracer.Tracer))
+      ? send.pipe(
+        Effect.withSpan("GatewayClient.send", {
+          attributes: { reference, requestTypes: requests.map((r) => r.requesttypedescriptions.join("+")).join(",") }
+        })
+      )
+      : send
   )

@@ -6,7 +6,6 @@
  */
 import type * as ConnectionService from "@stpp/connect/ConnectionService"
 import * as Effect from "effect/Effect"
-import * as Random from "effect/Random"
 import type * as Redacted from "effect/Redacted"
 import * as Envelope from "../Envelope.js"
 
@@ -39,12 +38,25 @@ export const wireRequest = (
 })
 
 const REFERENCE_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
+// The reference names the request in lookups after an unknown outcome, so it must not collide or be
+// guessable: Web Crypto bytes (a CSPRNG), fetched 4 KiB at a time, bytes >= 252 dropped (no modulo bias).
+const pool = new Uint8Array(4096)
+let next = pool.length
+
+const randomByte = (): number => {
+  if (next === pool.length) {
+    globalThis.crypto.getRandomValues(pool)
+    next = 0
+  }
+  return pool[next++]
+}
 
 /** @internal */
-export const makeReference: Effect.Effect<string> = Effect.gen(function*() {
+export const makeReference: Effect.Effect<string> = Effect.sync(() => {
   let out = "A"
-  for (let i = 0; i < 8; i++) {
-    out += REFERENCE_ALPHABET[yield* Random.nextIntBetween(0, REFERENCE_ALPHABET.length)]
+  while (out.length < 9) {
+    const byte = randomByte()
+    if (byte < 252) out += REFERENCE_ALPHABET[byte % 36]
   }
   return out
 })
