@@ -18,7 +18,12 @@ const rootManifest = readJson(Path.join(root, "package.json"))
 const pins = rootManifest.devDependencies
 const testPans = ["4111111111111111", "5555555555554444", "4000000000000002"]
 // What a runnable example must print, besides exiting 0 (examples not listed: exit 0 only).
-const expectedOutput = { "payment.ts": /Authorised/, "retry-policy.ts": /connected on attempt 4/ }
+// multi-merchant.ts starts its own two simulators (two merchants, two gateways) beside this one.
+const expectedOutput = {
+  "payment.ts": /Authorised/,
+  "retry-policy.ts": /connected on attempt 4/,
+  "multi-merchant.ts": /merchant A: Authorised, merchant B: Authorised/
+}
 
 function readJson(file) {
   return JSON.parse(Fs.readFileSync(file, "utf8"))

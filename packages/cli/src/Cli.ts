@@ -17,6 +17,7 @@ import * as Doctor from "./Doctor.js"
 import { CliContext, redactingConsole, scanLogLevel } from "./internal/context.js"
 import * as Help from "./internal/help.js"
 import { envOption } from "./internal/settings.js"
+import * as InternalVersion from "./internal/version.js"
 import * as Request from "./Request.js"
 
 /**
@@ -25,7 +26,7 @@ import * as Request from "./Request.js"
  * @since 0.1.0
  * @category models
  */
-export const VERSION = "0.1.0"
+export const VERSION: string = InternalVersion.VERSION
 
 /**
  * The root command and its subcommands.
@@ -73,13 +74,21 @@ export interface RunOptions {
  */
 export const run = (argv: ReadonlyArray<string>, options: RunOptions = {}) =>
   Effect.gen(function*() {
-    // Everything the command prints leaves through one redacting Console (L1, issue 17 items 5-7).
+    // Everything the command prints leaves through one redacting Console (L1).
     const panMask = yield* envOption("STPP_PAN_MASK")
     const inner = yield* Effect.console
     const redact: Redact.Options = {
       panMask: Option.exists(panMask, (m) => m.trim().toLowerCase() === "last4") ? "last4" : "first6last4"
     }
-    return yield* Effect.withConsole(runCommand(argv, options), redactingConsole(inner, redact))
+    // The password and its Basic-auth token are removed literally too, whatever text holds them.
+    const password = Option.getOrElse(yield* envOption("STPP_PASSWORD"), () => "")
+    const username = Option.getOrElse(yield* envOption("STPP_USERNAME"), () => "")
+    const secrets = password.length < 4 ? [] : [
+      password,
+      Buffer.from(`${username}:${password}`).toString("base64"),
+      encodeURIComponent(password)
+    ]
+    return yield* Effect.withConsole(runCommand(argv, options), redactingConsole(inner, redact, secrets))
   })
 
 const runCommand = (argv: ReadonlyArray<string>, options: RunOptions) =>

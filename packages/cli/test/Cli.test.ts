@@ -5,6 +5,7 @@
  * time-out.
  */
 import { describe, expect, it } from "@effect/vitest"
+import * as Cli from "@stpp/cli/Cli"
 import * as GatewayServer from "@stpp/simulator/GatewayServer"
 import * as Simulator from "@stpp/simulator/Simulator"
 import * as Effect from "effect/Effect"
@@ -137,6 +138,19 @@ const awaitRequests = (sim: Simulator.Simulator, n: number) =>
 // help
 // -----------------------------------------------------------------------------
 
+describe("stpp --version", () => {
+  it.live("answered without the bundle, with the same text and exit code as the full command (P2)", () =>
+    Effect.gen(function*() {
+      const fast = yield* stpp(["--version"])
+      expect(fast.code).toBe(0)
+      expect(fast.stdout).toBe(`${Cli.VERSION}\n\n`)
+      // --version among other arguments goes through @effect/cli: the same answer
+      const full = yield* stpp(["--version", "--log-level", "info"])
+      expect(full.code).toBe(0)
+      expect(full.stdout).toBe(fast.stdout)
+    }))
+})
+
 describe("stpp --help", () => {
   it.live("every command has --help naming its options (exit 0)", () =>
     Effect.gen(function*() {
@@ -259,6 +273,26 @@ describe("stpp request", () => {
       expect(sim.requestsReceived()).toBe(1)
       expectNoCardNumber(run.stdout + run.stderr)
       expect(run.stderr).not.toContain(sim.password)
+    }))
+
+  it.scopedLive("issue 17 item 7: STPP_PAN_MASK=last4 masks the stdout JSON line too (no first 6 digits)", () =>
+    Effect.gen(function*() {
+      const sim = yield* startSim()
+      const files = yield* bodies
+      const run = yield* stpp(["request", "--body", files.auth], { ...sim.env, STPP_PAN_MASK: "last4" })
+      expect(run.code).toBe(0)
+      const out = lines(run.stdout)
+      expect(out.length).toBe(1)
+      const response = out[0].response as { response: Array<Record<string, string>> }
+      expect(response.response[0].errorcode).toBe("0")
+      expect(response.response[0].maskedpan).toBe("******######1111")
+      expect(run.stdout).toContain(`"maskedpan":"******######1111"`)
+      expect(run.stdout + run.stderr).not.toContain("411111")
+      expectNoCardNumber(run.stdout + run.stderr)
+      // the default mask keeps the first 6 (the contract without the variable)
+      const first6 = yield* stpp(["request", "--body", files.auth], sim.env)
+      expect(first6.code).toBe(0)
+      expect(first6.stdout).toContain(`"maskedpan":"411111######1111"`)
     }))
 
   it.scopedLive("--repeat 3 reuses the connection: attempts 1, then 0, 0", () =>

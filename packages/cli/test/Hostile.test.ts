@@ -141,6 +141,77 @@ describe("stpp: hostile input (issue 17)", () => {
     }
   })
 
+  it("item 11: an unknown or misspelt field is exit 2 naming it and the fields allowed; a bad value says what is allowed", () => {
+    const auth = {
+      requesttypedescriptions: ["AUTH"],
+      baseamount: "1050",
+      currencyiso3a: "GBP",
+      accounttypedescription: "ECOM",
+      pan: VISA,
+      expirydate: "12/2030",
+      securitycode: "123"
+    }
+    const write = (name: string, json: unknown) => {
+      const file = Path.join(dir, name)
+      Fs.writeFileSync(file, JSON.stringify(json))
+      return file
+    }
+    const { accounttypedescription: _, ...withoutType } = auth
+    const typo = stpp(["request", "--body", write("typo.json", { ...withoutType, accounttypedescriptio: "ECOM" })])
+    expect(typo.code).toBe(2)
+    expect(typo.stderr).toMatch(/accounttypedescriptio is an unknown field; did you mean "accounttypedescription"\?/)
+    expect(typo.stderr).toMatch(
+      /allowed fields here: requesttypedescriptions, sitereference, baseamount, currencyiso3a/
+    )
+    expect(typo.stderr).toContain("extraFields")
+    expectClean(typo.out)
+
+    const bogus = stpp(["request", "--body", write("bogus.json", { ...auth, bogusfield: "x" })])
+    expect(bogus.code).toBe(2)
+    expect(bogus.stderr).toMatch(/bogusfield is an unknown field; allowed fields here: /)
+    expect(bogus.stderr).not.toMatch(/did you mean/)
+    expectClean(bogus.out)
+
+    // a key that is a card number is not echoed as a field name
+    const keyed = stpp(["request", "--body", write("keyed.json", { ...auth, [VISA]: "1" })])
+    expect(keyed.code).toBe(2)
+    expect(keyed.stderr).toMatch(/a key that is not a field name\) is an unknown field/)
+    expectClean(keyed.out)
+
+    // invalid values: what is allowed, never the value (here a card number where the currency goes)
+    const values = stpp([
+      "request",
+      "--body",
+      write("values.json", { ...auth, currencyiso3a: VISA, pan: 4111111111111111 })
+    ])
+    expect(values.code).toBe(2)
+    expect(values.stderr).toMatch(/currencyiso3a is invalid; allowed: currencyiso3a must be three capital letters/)
+    expect(values.stderr).toMatch(/pan is invalid; allowed: a JSON string/)
+    expect(values.stderr).not.toMatch(/actual/)
+    expectClean(values.out)
+
+    // nested: the filter's allowed names
+    const query = stpp([
+      "request",
+      "--body",
+      write("query.json", {
+        requesttypedescriptions: ["TRANSACTIONQUERY"],
+        filter: { orderreference: [{ value: "x" }], ordereference: [{ value: "y" }] }
+      })
+    ])
+    expect(query.code).toBe(2)
+    expect(query.stderr).toMatch(
+      /filter\.ordereference is an unknown field; did you mean "orderreference"\? allowed fields here: sitereference, transactionreference/
+    )
+    expectClean(query.out)
+
+    // extraFields is the named way to send a field the model lacks, but not a typed one
+    const typed = stpp(["request", "--body", write("typed.json", { ...auth, extraFields: { securitycode: "999" } })])
+    expect(typed.code).toBe(2)
+    expect(typed.stderr).toMatch(/"extraFields\.securitycode" is a typed field; allowed: set it directly/)
+    expectClean(typed.out)
+  })
+
   it("issue 19 item 5: a missing STPP_PASSWORD says what is missing and where it is read from", () => {
     const run = stpp(["request", "--body", body], { STPP_PASSWORD: "" })
     expect(run.code).toBe(2)

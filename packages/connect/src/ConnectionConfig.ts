@@ -104,6 +104,10 @@ export interface ConnectionSettings {
   readonly dnsMaxTtl: Duration.Duration
   /** How long a DNS server that failed is asked last (D3). */
   readonly dnsHealthWindow: Duration.Duration
+  /** Floor of the learned hedge delay: the next DNS server is asked too after this long at the least (U3). */
+  readonly dnsHedgeMinDelay: Duration.Duration
+  /** Cap of the learned hedge delay, and the delay before any answer was seen (U3). */
+  readonly dnsHedgeMaxDelay: Duration.Duration
   /** Fixed DNS servers; also where the NS discovery starts (D4). Empty: the system's servers. */
   readonly nameservers: ReadonlyArray<Nameserver>
   /** The zone whose NS records name the gateway's DNS servers (D4). Default: the host less its first label. */
@@ -262,6 +266,8 @@ const durationKeys: ReadonlySet<string> = new Set([
   "dnsTimeout",
   "dnsMaxTtl",
   "dnsHealthWindow",
+  "dnsHedgeMinDelay",
+  "dnsHedgeMaxDelay",
   "keepAliveIdle"
 ])
 
@@ -278,6 +284,7 @@ const crossCheck = (s: ConnectionSettings): Either.Either<ConnectionSettings, Co
       }); allowed: at most STPP_RETRY_MAX_DELAY`
     ))
   }
+<<<<<<< HEAD
   if (s.retryBudget > 0 && Math.max(s.retryBudgetCost, s.retryBudgetTimeoutCost) > s.retryBudget) {
     const env = s.retryBudgetCost > s.retryBudget ? "STPP_RETRY_BUDGET_COST" : "STPP_RETRY_BUDGET_TIMEOUT_COST"
     return Either.left(ConfigError.InvalidData(
@@ -285,6 +292,14 @@ const crossCheck = (s: ConnectionSettings): Either.Either<ConnectionSettings, Co
       `${env}: ${
         env === "STPP_RETRY_BUDGET_COST" ? s.retryBudgetCost : s.retryBudgetTimeoutCost
       } is more than STPP_RETRY_BUDGET (${s.retryBudget}), so no retry could ever be paid; allowed: at most STPP_RETRY_BUDGET, or STPP_RETRY_BUDGET=0 for no shared budget`
+=======
+  if (Duration.greaterThan(s.dnsHedgeMinDelay, s.dnsHedgeMaxDelay)) {
+    return Either.left(ConfigError.InvalidData(
+      ["STPP_DNS_HEDGE_MIN_DELAY"],
+      `STPP_DNS_HEDGE_MIN_DELAY: ${Duration.format(s.dnsHedgeMinDelay)} is longer than STPP_DNS_HEDGE_MAX_DELAY (${
+        Duration.format(s.dnsHedgeMaxDelay)
+      }); allowed: at most STPP_DNS_HEDGE_MAX_DELAY`
+>>>>>>> main
     ))
   }
   if (s.trustStore === "only" && s.caFiles.length === 0) {

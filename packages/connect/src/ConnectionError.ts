@@ -208,7 +208,8 @@ export class OutcomeUnknown extends Data.TaggedError("OutcomeUnknown")<{
   readonly bytesWritten: number
   /**
    * What ended it: "reset", "closed", "timeout", "malformed-response", "truncated-response",
-   * "response-too-large" (over `STPP_MAX_RESPONSE_BYTES`), "aborted", ...
+   * "response-too-large" (over `STPP_MAX_RESPONSE_BYTES`), "response-headers-too-large" (a response
+   * head over 16384 bytes, e.g. thousands of headers), "aborted", ...
    */
   readonly reason: string
   readonly elapsedMillis: number
@@ -219,7 +220,10 @@ export class OutcomeUnknown extends Data.TaggedError("OutcomeUnknown")<{
   readonly [TypeId]: TypeId = TypeId
   get message(): string {
     const ref = this.reference === undefined ? "" : ` (reference ${this.reference})`
-    return `outcome unknown for the request${ref} to ${this.host} (${this.address}): ${this.bytesWritten} bytes were sent, then ${this.reason} while ${this.phase}. Do not resend; look the transaction up`
+    const limit = this.reason === "response-headers-too-large"
+      ? " (the response's headers exceeded the response header limit of 16384 bytes)"
+      : ""
+    return `outcome unknown for the request${ref} to ${this.host} (${this.address}): ${this.bytesWritten} bytes were sent, then ${this.reason}${limit} while ${this.phase}. Do not resend; look the transaction up`
   }
 }
 

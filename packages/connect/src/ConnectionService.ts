@@ -5,6 +5,7 @@
  * @since 0.1.0
  */
 import * as Clock from "effect/Clock"
+import type * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as DefaultServices from "effect/DefaultServices"
@@ -86,7 +87,9 @@ export class ConnectionService extends Context.Tag("@stpp/connect/ConnectionServ
 
 /**
  * The service's metrics, for an app's metrics exporter: `attempts`, `retries` (by `reason`),
- * `requests` (by `outcome`), `retired` (by `reason`), `connectLatency` and `requestLatency` (ms).
+ * `requests` (by `outcome`), `retired` (by `reason`), `connectLatency` and `requestLatency` (ms),
+ * `dnsHedges` (DNS queries sent to a further server while one was still open) and `dnsHedgeWins`
+ * (lookups such a query answered).
  *
  * @since 0.1.0
  * @category metrics
@@ -201,8 +204,62 @@ export const make: Effect.Effect<
 })
 
 /**
- * The live service from `ConnectionConfig`: the live Resolver, TlsConnector, retry policy and the
- * redacting logger (installed here so nobody has to remember it: L2).
+ * The service from validated settings, as a value in the current `Scope`: its own Resolver,
+ * TlsConnector and RetryPolicy are built here from `settings`, so every call is a separate service
+ * (its own DNS cache, trust store and pool). For an app that holds several (one per merchant or
+ * region) under its own tags:
+ *
+ * ```ts
+ * import { ConnectionConfig, ConnectionService } from "@stpp/connect"
+ * import * as Context from "effect/Context"
+ * import * as Effect from "effect/Effect"
+ * import * as Layer from "effect/Layer"
+ *
+ * class Eu extends Context.Tag("app/Eu")<Eu, ConnectionService.ConnectionService["Type"]>() {}
+ * const EuLive = Layer.scoped(
+ *   Eu,
+ *   Effect.flatMap(ConnectionConfig.make({ url: ConnectionConfig.EU_URL }), ConnectionService.makeWith)
+ * )
+ * ```
+ *
+ * Log lines go to the loggers in place where it is built; `layerWith` and `layerConfig` install
+ * the redacting logger first, as `layer` does.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeWith = (
+  settings: ConnectionConfig.ConnectionSettings
+): Effect.Effect<ConnectionService["Type"], TlsConnector.TrustStoreError, Scope.Scope> =>
+  Effect.gen(function*() {
+    const withSettings = Effect.provideService(ConnectionConfig.ConnectionConfig, settings)
+    const resolver = yield* withSettings(Resolver.make)
+    const connector = yield* withSettings(TlsConnector.make)
+    const parts = Context.make(ConnectionConfig.ConnectionConfig, settings).pipe(
+      Context.add(Resolver.Resolver, resolver),
+      Context.add(TlsConnector.TlsConnector, connector),
+      Context.add(RetryPolicy.RetryPolicy, RetryPolicy.make(RetryPolicy.settingsFrom(settings)))
+    )
+    return yield* Effect.provide(make, parts)
+  })
+
+// A new layer value per call: Effect memoises layers by reference, so a shared value (as
+// `layerWithoutConfig` is) built beside another configuration would be built once for both (E1).
+const live = (): Layer.Layer<
+  ConnectionService,
+  TlsConnector.TrustStoreError | RedactingLogger.LiveDebugRefused,
+  ConnectionConfig.ConnectionConfig
+> =>
+  Layer.scoped(ConnectionService, Effect.flatMap(ConnectionConfig.ConnectionConfig, makeWith)).pipe(
+    Layer.provideMerge(RedactingLogger.layerWith({}))
+  )
+
+/**
+ * The live service from the `ConnectionConfig` in context: the live Resolver, TlsConnector, retry
+ * policy and the redacting logger (installed here so nobody has to remember it: L2).
+ *
+ * This is one layer value, built once per app however often it is provided: for a second
+ * configuration beside the first use `layerWith` or `layerConfig`, which make a new layer per call.
  *
  * @since 0.1.0
  * @category layers
@@ -211,10 +268,38 @@ export const layerWithoutConfig: Layer.Layer<
   ConnectionService,
   TlsConnector.TrustStoreError | RedactingLogger.LiveDebugRefused,
   ConnectionConfig.ConnectionConfig
-> = Layer.scoped(ConnectionService, make).pipe(
-  Layer.provide(Layer.mergeAll(Resolver.layer, TlsConnector.layer, RetryPolicy.layer)),
-  Layer.provideMerge(RedactingLogger.layer)
-)
+> = live()
+
+/**
+ * The live service with settings given in code (validated; the rest take their defaults), as
+ * `PgClient.layer(config)` does. Each call is a new layer with its own Resolver, TlsConnector,
+ * retry policy and pool: two calls are two services even when both are provided in one app.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerWith = (
+  settings: ConnectionConfig.ConnectionSettingsInput
+): Layer.Layer<
+  ConnectionService,
+  ConfigError.ConfigError | TlsConnector.TrustStoreError | RedactingLogger.LiveDebugRefused
+> => live().pipe(Layer.provide(Layer.effect(ConnectionConfig.ConnectionConfig, ConnectionConfig.make(settings))))
+
+/**
+ * The live service with settings read through the given `Config`, as `PgClient.layerConfig`
+ * does; a new layer per call. One merchant's settings under a prefix of the environment:
+ * `ConnectionService.layerConfig(Config.nested(ConnectionConfig.config, "MERCHANT_B"))` reads
+ * `MERCHANT_B_STPP_URL`, `MERCHANT_B_STPP_CA_FILE`, ...
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerConfig = (
+  config: Config.Config<ConnectionConfig.ConnectionSettings>
+): Layer.Layer<
+  ConnectionService,
+  ConfigError.ConfigError | TlsConnector.TrustStoreError | RedactingLogger.LiveDebugRefused
+> => live().pipe(Layer.provide(Layer.effect(ConnectionConfig.ConnectionConfig, config)))
 
 /**
  * The live service with settings read through `Config` (`STPP_*` environment variables).

@@ -8,11 +8,14 @@
  * @since 0.1.0
  */
 import * as Context from "effect/Context"
+import * as Data from "effect/Data"
 import * as DefaultServices from "effect/DefaultServices"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as FiberId from "effect/FiberId"
 import * as FiberRef from "effect/FiberRef"
+import * as FiberRefs from "effect/FiberRefs"
+import { globalValue } from "effect/GlobalValue"
 import * as HashMap from "effect/HashMap"
 import * as HashSet from "effect/HashSet"
 import * as Layer from "effect/Layer"
@@ -132,6 +135,7 @@ export interface Options {
 
 const ownLoggers = new WeakSet<object>()
 const wrappedLoggers = new WeakSet<object>()
+const wrappers = new WeakMap<object, Map<string, Logger.Logger<unknown, unknown>>>()
 
 const redactOptionsOf = (panMask: PanMask | undefined): Redact.Options =>
   panMask === "last4" ? { panMask: "last4" } : {}
@@ -291,8 +295,24 @@ export const redacting = <O>(
   options: Redact.Options = {}
 ): Logger.Logger<unknown, O> => {
   if (ownLoggers.has(self) || wrappedLoggers.has(self)) return self
+  // One wrapper per logger and mask, so two installs side by side wrap an app's logger once (E1).
+  const key = JSON.stringify([
+    options.panMask ?? "first6last4",
+    options.maxDepth,
+    options.maxStringLength,
+    options.maxEntries,
+    options.maxNodes
+  ])
+  let byMask = wrappers.get(self)
+  if (byMask === undefined) {
+    byMask = new Map()
+    wrappers.set(self, byMask)
+  }
+  const known = byMask.get(key)
+  if (known !== undefined) return known as Logger.Logger<unknown, O>
   const wrapped = Logger.mapInputOptions(self, (input: Logger.Logger.Options<unknown>) => redactInput(input, options))
   wrappedLoggers.add(wrapped)
+  byMask.set(key, wrapped)
   return wrapped
 }
 
@@ -456,10 +476,73 @@ export interface LayerOptions {
   readonly colors?: boolean | undefined
 }
 
+// Every install adds its settings to one FiberRef set and the one shared logger below to the
+// loggers, so two services in one app (layers built side by side, whose FiberRef patches are
+// unioned) print each line once (E1), not once per service.
+type Install = {
+  readonly sink: Sink
+  readonly format: LogFormat
+  readonly colors: boolean
+  readonly panMask: PanMask
+  readonly floor: LogLevel.LogLevel
+}
+
+const installs = globalValue(
+  Symbol.for("@stpp/connect/RedactingLogger/installs"),
+  () => FiberRef.unsafeMakeHashSet(HashSet.empty<Install>())
+)
+
+const FORMAT_ORDER: ReadonlyArray<LogFormat> = ["json", "logfmt", "pretty"]
+
+// One logger per sink: the strictest mask and the highest floor of the installs writing there
+// (L1, L3), and one format (json before logfmt before pretty) when installs disagree.
+const resolveInstalls = (set: HashSet.HashSet<Install>): ReadonlyArray<Logger.Logger<unknown, void>> => {
+  const bySink = new Map<Sink, Array<Install>>()
+  for (const entry of set) {
+    const group = bySink.get(entry.sink)
+    if (group === undefined) bySink.set(entry.sink, [entry])
+    else group.push(entry)
+  }
+  const out: Array<Logger.Logger<unknown, void>> = []
+  for (const [sink, group] of bySink) {
+    const first = group.reduce((a, b) => FORMAT_ORDER.indexOf(b.format) < FORMAT_ORDER.indexOf(a.format) ? b : a)
+    out.push(logger({
+      sink,
+      format: first.format,
+      colors: first.colors,
+      panMask: group.some((e) => e.panMask === "last4") ? "last4" : "first6last4",
+      floor: group.reduce(
+        (max, e) => LogLevel.greaterThan(e.floor, max) ? e.floor : max,
+        LogLevel.All as LogLevel.LogLevel
+      )
+    }))
+  }
+  return out
+}
+
+const resolved = new WeakMap<HashSet.HashSet<Install>, ReadonlyArray<Logger.Logger<unknown, void>>>()
+
+const sharedLogger: Logger.Logger<unknown, void> = globalValue(
+  Symbol.for("@stpp/connect/RedactingLogger/shared"),
+  () =>
+    Logger.make<unknown, void>((input) => {
+      const set = FiberRefs.getOrDefault(input.context, installs)
+      let loggers = resolved.get(set)
+      if (loggers === undefined) {
+        loggers = resolveInstalls(set)
+        resolved.set(set, loggers)
+      }
+      for (const l of loggers) l.log(input)
+    })
+)
+ownLoggers.add(sharedLogger)
+
 /**
  * Installs redaction in the current scope: checks L3, replaces the default logger, wraps every
  * other installed logger and the tracer, sets the minimum level, and warns when debug is on against
- * a live host.
+ * a live host. Installing it again (a second service in the app) adds no second logger: all
+ * installs share one logger that writes each line once per sink, with the strictest mask and level
+ * floor among the installs writing there.
  *
  * @since 0.1.0
  * @category constructors
@@ -477,25 +560,26 @@ export const install = (
       return yield* new LiveDebugRefused({ host, level: config.logLevel })
     }
     const redactOptions = redactOptionsOf(config.panMask)
-    const ours = logger({
+    const entry: Install = Data.struct({
+      sink: options.sink ?? stderr,
       format: options.format ?? config.logFormat,
-      sink: options.sink,
+      colors: options.colors === true,
       panMask: config.panMask,
-      colors: options.colors,
-      floor: live && !config.allowLiveDebug ? LogLevel.Info : undefined
+      floor: live && !config.allowLiveDebug ? LogLevel.Info : LogLevel.All
     })
+    yield* Effect.locallyScopedWith(installs, HashSet.add(entry))
     yield* Effect.locallyScopedWith(FiberRef.currentLoggers, (loggers) => {
       let next = HashSet.empty<Logger.Logger<unknown, unknown>>()
       for (const l of loggers) {
-        // Effect's default logger is replaced; an earlier redacting logger is replaced by this one.
+        // Effect's default logger and earlier redacting loggers give way to the one shared logger.
         if (l === Logger.defaultLogger || ownLoggers.has(l)) continue
         next = HashSet.add(next, redacting(l, redactOptions))
       }
-      return HashSet.add(next, ours)
+      return HashSet.add(next, sharedLogger)
     })
     yield* Effect.locallyScoped(FiberRef.currentMinimumLogLevel, level)
     const tracer = yield* Effect.tracer
-    yield* Effect.withTracerScoped(redactingTracer(tracer, redactOptions))
+    if (!innerTracers.has(tracer)) yield* Effect.withTracerScoped(redactingTracer(tracer, redactOptions))
     if (live && verbose) {
       yield* Effect.logWarning(
         `STPP_LOG_LEVEL=${config.logLevel} against the live gateway ${host} (STPP_ALLOW_LIVE_DEBUG=true): ` +

@@ -9,6 +9,11 @@
  *   asking at once for a name that is not cached share one query.
  * - D3: every server is asked in turn, each with its own short time-out (`dnsTimeout`); when one
  *   fails the next is asked at once, and a server that failed is asked last for `dnsHealthWindow`.
+ * - U3: when a server has not answered within the hedge delay, the next is asked too while the
+ *   first query stays open, and the first answer wins. The delay is learned from the servers' answer
+ *   times (RFC 6298's SRTT + 4 * RTTVAR of the best server), between `dnsHedgeMinDelay` and
+ *   `dnsHedgeMaxDelay` (the cap is also the delay before any answer was seen). A query that lost is
+ *   left to end in its own time-out, so its outcome still counts for health and the delay.
  * - D4: the list of servers is the NS records of `dnsZone` and their addresses, looked up from the
  *   configured servers (or the system's) and refreshed on the NS records' TTL; when a refresh fails
  *   the last good list is kept. NS records carry no port: discovered servers are asked on the port of
@@ -143,6 +148,10 @@ export interface ResolverSettings {
   readonly seedSource: "config" | "system"
   readonly dnsZone: string
   readonly dnsDiscovery: boolean
+  /** Floor of the learned hedge delay (U3); default `ConnectionConfig.defaults.dnsHedgeMinDelay`. */
+  readonly dnsHedgeMinDelay?: Duration.Duration | undefined
+  /** Cap of the learned hedge delay, and the delay before any answer was seen (U3). */
+  readonly dnsHedgeMaxDelay?: Duration.Duration | undefined
 }
 
 // -----------------------------------------------------------------------------
@@ -167,7 +176,9 @@ export const settingsFrom = (s: ConnectionConfig.ConnectionSettings): ResolverSe
     seeds: configured ? s.nameservers : systemServers(),
     seedSource: configured ? "config" : "system",
     dnsZone: s.dnsZone,
-    dnsDiscovery: s.dnsDiscovery
+    dnsDiscovery: s.dnsDiscovery,
+    dnsHedgeMinDelay: s.dnsHedgeMinDelay,
+    dnsHedgeMaxDelay: s.dnsHedgeMaxDelay
   }
 }
 

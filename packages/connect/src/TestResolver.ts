@@ -73,6 +73,11 @@ export class TestResolver extends Context.Tag("@stpp/connect/TestResolver")<Test
   readonly setServer: (nameserver: string, behaviour: "answer" | ScriptedFailure) => Effect.Effect<void>
   /** The server's next `times` queries (default 1) fail, then it goes back to its behaviour. */
   readonly failNext: (nameserver: string, failure: ScriptedFailure, times?: number) => Effect.Effect<void>
+  /**
+   * From now on the server takes this long (by `Clock`) to answer or fail each query; default 0.
+   * Drives the learned hedge delay (U3) under `TestClock`.
+   */
+  readonly setLatency: (nameserver: string, latency: Duration.DurationInput) => Effect.Effect<void>
   /** Every query received so far, oldest first. */
   readonly queries: Effect.Effect<ReadonlyArray<QueryRecord>>
   readonly clearQueries: Effect.Effect<void>
@@ -90,6 +95,8 @@ export interface TestOptions {
   readonly dnsTimeout?: Duration.DurationInput | undefined
   readonly dnsMaxTtl?: Duration.DurationInput | undefined
   readonly dnsHealthWindow?: Duration.DurationInput | undefined
+  readonly dnsHedgeMinDelay?: Duration.DurationInput | undefined
+  readonly dnsHedgeMaxDelay?: Duration.DurationInput | undefined
   /** Default "example.test". */
   readonly dnsZone?: string | undefined
   /** Default false: the fixed servers are used as they are. */
@@ -114,6 +121,7 @@ const makeTest = (options: TestOptions) =>
     const script = new Map<string, Scripted>()
     const behaviour = new Map<string, "answer" | ScriptedFailure>()
     const queued = new Map<string, Array<ScriptedFailure>>()
+    const latency = new Map<string, Duration.Duration>()
     const log: Array<QueryRecord> = []
     const key = (nameserver: string | undefined, name: string) => `${nameserver ?? ANY} ${normalizeName(name)}`
 
@@ -170,6 +178,8 @@ const makeTest = (options: TestOptions) =>
           at: yield* Clock.currentTimeMillis,
           outcome
         })
+        const delay = latency.get(ns)
+        if (delay !== undefined && outcome !== "timeout") yield* Effect.sleep(delay)
         switch (outcome) {
           case "answer":
             return yield* answerFor(ns, question)
@@ -197,6 +207,8 @@ const makeTest = (options: TestOptions) =>
       dnsTimeout: Duration.decode(options.dnsTimeout ?? defaults.dnsTimeout),
       dnsMaxTtl: Duration.decode(options.dnsMaxTtl ?? defaults.dnsMaxTtl),
       dnsHealthWindow: Duration.decode(options.dnsHealthWindow ?? defaults.dnsHealthWindow),
+      dnsHedgeMinDelay: Duration.decode(options.dnsHedgeMinDelay ?? defaults.dnsHedgeMinDelay),
+      dnsHedgeMaxDelay: Duration.decode(options.dnsHedgeMaxDelay ?? defaults.dnsHedgeMaxDelay),
       seeds: servers,
       seedSource: "config",
       dnsZone: normalizeName(options.dnsZone ?? "example.test"),
@@ -238,6 +250,8 @@ const makeTest = (options: TestOptions) =>
           for (let i = 0; i < times; i++) queue.push(failure)
           queued.set(ns, queue)
         }),
+      setLatency: (nameserver, d) =>
+        Effect.sync(() => void latency.set(canonical(nameserver) ?? nameserver, Duration.decode(d))),
       queries: Effect.sync(() => [...log]),
       clearQueries: Effect.sync(() => void (log.length = 0))
     }

@@ -285,6 +285,32 @@ describe("ConnectionService (real sockets)", () => {
       expect(gateway.requests).toBe(2)
     }).pipe(Effect.scoped, Effect.provide(quiet)))
 
+  it.live("S3 (issue 17 item 11): 10,000 response headers, or one huge header, fail naming the header limit", () =>
+    Effect.gen(function*() {
+      const w = yield* world(["127.0.1.40"])
+      const gateway = w.gw.byAddress.get("127.0.1.40")!
+      const { errors, next } = yield* Effect.gen(function*() {
+        const errors: Array<RequestError> = []
+        for (const mode of [{ count: 10_000, size: 1 }, { count: 1, size: 64 * 1024 }]) {
+          gateway.mode = { _tag: "headers", ...mode }
+          errors.push(yield* failure(post("A00000040")))
+        }
+        gateway.mode = { _tag: "ok" }
+        return { errors, next: yield* post() }
+      }).pipe(Effect.provide(service(w)))
+      for (const e of errors) {
+        expect(e._tag).toBe("OutcomeUnknown")
+        if (e._tag !== "OutcomeUnknown") return
+        expect(e.reason).toBe("response-headers-too-large")
+        expect(e.message).toContain("exceeded the response header limit of 16384 bytes")
+        expect(e.message).not.toContain("closed while")
+        expect(e.reference).toBe("A00000040")
+      }
+      // the bound is on the head only: a normal answer after it goes through
+      expect(next.status).toBe(200)
+      expect(gateway.requests).toBe(3)
+    }).pipe(Effect.scoped, Effect.provide(quiet)))
+
   it.live(
     "D2: a kept-alive connection carries at most STPP_KEEPALIVE_MAX_REQUESTS requests, each its own cap from 4/5 of it",
     () =>

@@ -274,3 +274,60 @@ describe("RedactingLogger", () => {
     expectClean(sink.lines)
   })
 })
+
+describe("RedactingLogger: installed more than once (E1)", () => {
+  const withSink = (sink: RedactingLogger.Sink, input: ConnectionConfig.ConnectionSettingsInput) =>
+    RedactingLogger.layerWith({ sink }).pipe(Layer.provide(ConnectionConfig.layer(input)))
+  const events = Effect.gen(function*() {
+    yield* Effect.log("event one")
+    yield* Effect.logWarning(`event two ${VISA}`)
+  })
+  const messages = (sink: RedactingLogger.MemorySink) => sink.lines.map((l) => JSON.parse(l).message)
+
+  it("two installs built side by side, one sink: one line per event", () => {
+    const sink = RedactingLogger.memory()
+    const app = Layer.mergeAll(withSink(sink, { url: TEST_HOST }), withSink(sink, { url: TEST_HOST, maxRetries: 1 }))
+    Effect.runSync(events.pipe(Effect.provide(app)))
+    expect(messages(sink)).toEqual(["event one", "event two 411111******1111"])
+  })
+
+  it("two installs one inside the other, one sink: one line per event", () => {
+    const sink = RedactingLogger.memory()
+    Effect.runSync(events.pipe(
+      Effect.provide(withSink(sink, { url: TEST_HOST })),
+      Effect.provide(withSink(sink, { url: TEST_HOST, maxRetries: 1 }))
+    ))
+    expect(messages(sink)).toEqual(["event one", "event two 411111******1111"])
+  })
+
+  it("installs writing to two sinks: each sink gets each line once; an app logger beside them once", () => {
+    const first = RedactingLogger.memory()
+    const second = RedactingLogger.memory()
+    const appLines: Array<unknown> = []
+    const appLogger = Logger.make(({ message }) => {
+      appLines.push(message)
+    })
+    const app = Layer.mergeAll(withSink(first, { url: TEST_HOST }), withSink(second, { url: TEST_HOST })).pipe(
+      Layer.provide(Logger.add(appLogger))
+    )
+    Effect.runSync(events.pipe(Effect.provide(app)))
+    expect(messages(first)).toEqual(["event one", "event two 411111******1111"])
+    expect(messages(second)).toEqual(messages(first))
+    expect(appLines).toEqual([["event one"], ["event two 411111******1111"]])
+  })
+
+  it("L1/L3 on a shared sink: the strictest mask and the live host's Info floor hold for both", () => {
+    const sink = RedactingLogger.memory()
+    const app = Layer.mergeAll(
+      withSink(sink, { url: TEST_HOST, logLevel: "debug", panMask: "last4" }),
+      withSink(sink, {}) // the live gateway at Info
+    )
+    Effect.runSync(
+      Effect.gen(function*() {
+        yield* Effect.logDebug("hidden")
+        yield* Effect.log(`card ${VISA}`)
+      }).pipe(Logger.withMinimumLogLevel(LogLevel.Debug), Effect.provide(app))
+    )
+    expect(messages(sink)).toEqual(["card ************1111"])
+  })
+})

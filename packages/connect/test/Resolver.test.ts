@@ -8,8 +8,10 @@ import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
+import * as Metric from "effect/Metric"
 import * as TestClock from "effect/TestClock"
 import * as ConnectionConfig from "../src/ConnectionConfig.js"
+import * as ConnectionService from "../src/ConnectionService.js"
 import * as Resolver from "../src/Resolver.js"
 // The simulator is a referenced project (tsconfig.test.json); it does not depend on @stpp/connect.
 import * as DnsServer from "../../simulator/src/DnsServer.js"
@@ -171,7 +173,73 @@ describe("Resolver (test layer, TestClock)", () => {
       expect((yield* asked).filter((q) => q.includes("gone")).length).toBe(2)
     }).pipe(Effect.provide(Resolver.layerTest())))
 
-  it.effect("D3: a server that does not answer costs one dnsTimeout, then the next is asked at once", () =>
+  it.effect("D3/U3: a server that does not answer is hedged past after the cap (no answer seen yet), first query still open", () =>
+    Effect.gen(function*() {
+      const test = yield* Resolver.TestResolver
+      yield* test.setAnswer(HOST, ["127.0.0.10"], "30 seconds")
+      yield* test.setServer(NS1, "timeout")
+      const start = yield* Clock.currentTimeMillis
+      const answer = yield* after(resolve(HOST), "1 second")
+      const cap = Duration.toMillis(ConnectionConfig.defaults.dnsHedgeMaxDelay)
+      expect(answer.resolvedAt - start).toBe(cap)
+      expect(answer.nameserver).toBe(NS2)
+      const qs = yield* queries
+      expect(qs.map((q) => `${q.nameserver}@${q.at - start}`)).toEqual([`${NS1}@0`, `${NS2}@${cap}`])
+      // The lost query ran on to its own time-out: NS1 is now asked last (D3).
+      const status = yield* Effect.flatMap(Resolver.Resolver, (r) => r.nameservers)
+      expect(status.find((s) => s.nameserver === NS1)?.lastFailure?.reason).toBe("timeout")
+    }).pipe(Effect.provide(Resolver.layerTest())))
+
+  it.effect("U3: the hedge delay is learned from answer times, between the floor and the cap", () =>
+    Effect.gen(function*() {
+      const capped = Resolver.layerTest({ nameservers: [NS1, NS2], dnsHedgeMaxDelay: "120 millis" })
+      /** When NS2 was asked, after NS1 (which answers in `latency`) went silent. */
+      const hedgeAfter = (latency: Duration.DurationInput, answers: number) =>
+        Effect.gen(function*() {
+          const test = yield* Resolver.TestResolver
+          const resolver = yield* Resolver.Resolver
+          yield* test.setAnswer(HOST, ["127.0.0.10"], 0)
+          yield* test.setServer(NS1, "answer")
+          yield* test.setLatency(NS1, latency)
+          for (let i = 0; i < answers; i++) yield* after(resolver.resolve(HOST), latency)
+          yield* test.setServer(NS1, "timeout")
+          yield* test.clearQueries
+          const start = yield* Clock.currentTimeMillis
+          yield* after(resolver.resolve(HOST), "1 second")
+          const ns2 = (yield* queries).find((q) => q.nameserver === NS2)
+          // Past the health window, so NS1 is asked first again.
+          yield* TestClock.adjust("31 seconds")
+          return ns2 === undefined ? undefined : ns2.at - start
+        })
+      // Fast answers: the floor. Two answers of 115 ms, still varying: their SRTT + 4 * RTTVAR is cut to the cap.
+      return [yield* hedgeAfter("1 millis", 20), yield* Effect.provide(hedgeAfter("115 millis", 2), capped)]
+    }).pipe(
+      Effect.provide(Resolver.layerTest({ nameservers: [NS1, NS2] })),
+      Effect.map(([fast, slow]) => {
+        expect(fast).toBe(Duration.toMillis(ConnectionConfig.defaults.dnsHedgeMinDelay))
+        expect(slow).toBe(120)
+      })
+    ))
+
+  it.effect("U3: answers of 100 ms teach a delay near 100 ms, and the hedge that wins is counted", () =>
+    Effect.gen(function*() {
+      const test = yield* Resolver.TestResolver
+      const resolver = yield* Resolver.Resolver
+      yield* test.setAnswer(HOST, ["127.0.0.10"], 0)
+      yield* test.setLatency(NS1, "100 millis")
+      for (let i = 0; i < 30; i++) yield* after(resolver.resolve(HOST), "100 millis")
+      yield* test.setServer(NS1, "timeout")
+      const start = yield* Clock.currentTimeMillis
+      yield* after(resolver.resolve(HOST), "1 second")
+      const at = (yield* queries).filter((q) => q.nameserver === NS2).map((q) => q.at - start)
+      expect(at).toHaveLength(1)
+      expect(at[0]).toBeGreaterThanOrEqual(100)
+      expect(at[0]).toBeLessThan(110)
+      const metrics = yield* Metric.value(ConnectionService.metrics.dnsHedgeWins)
+      expect(metrics.count).toBeGreaterThanOrEqual(1)
+    }).pipe(Effect.provide(Resolver.layerTest({ nameservers: [NS1, NS2] }))))
+
+  it.effect("U3: no hedge while the first server answers within the delay; hedging off when the cap reaches dnsTimeout", () =>
     Effect.gen(function*() {
       const test = yield* Resolver.TestResolver
       yield* test.setAnswer(HOST, ["127.0.0.10"], "30 seconds")
@@ -179,10 +247,8 @@ describe("Resolver (test layer, TestClock)", () => {
       const start = yield* Clock.currentTimeMillis
       const answer = yield* after(resolve(HOST), "1 second")
       expect(answer.resolvedAt - start).toBe(1_000)
-      expect(answer.nameserver).toBe(NS2)
-      const qs = yield* queries
-      expect(qs.map((q) => `${q.nameserver}@${q.at - start}`)).toEqual([`${NS1}@0`, `${NS2}@1000`])
-    }).pipe(Effect.provide(Resolver.layerTest())))
+      expect((yield* queries).map((q) => `${q.nameserver}@${q.at - start}`)).toEqual([`${NS1}@0`, `${NS2}@1000`])
+    }).pipe(Effect.provide(Resolver.layerTest({ dnsHedgeMinDelay: "1 second", dnsHedgeMaxDelay: "1 second" }))))
 
   it.effect("D3: refused, SERVFAIL, network and malformed answers move to the next server without waiting", () =>
     Effect.gen(function*() {
@@ -455,7 +521,7 @@ describe("Resolver (live, DNS servers on loopback)", () => {
       expect((yield* a.queries).length).toBe(2)
     })))
 
-  it.live("D3: a server that swallows every query costs one dnsTimeout (1 s), not c-ares' ~3 s (measured 2.95 s)", () =>
+  it.live("U3: a dead first server (bound, never answers) costs the hedge delay, well under dnsTimeout", () =>
     Effect.scoped(Effect.gen(function*() {
       const { a, b } = yield* twoServers
       yield* a.setMode("swallow")
@@ -463,19 +529,43 @@ describe("Resolver (live, DNS servers on loopback)", () => {
         nameservers: `${a.nameserver},${b.nameserver}`,
         dnsDiscovery: false
       })
-      const { millis, value } = yield* elapsed(resolver.resolve(HOST))
+      const hedgesBefore = (yield* Metric.value(ConnectionService.metrics.dnsHedges)).count
+      const { millis, value } = yield* elapsed(resolver.resolve(HOST).pipe(Effect.timeout("1 second")))
       expect(value.nameserver).toBe(b.nameserver)
-      expect(millis).toBeGreaterThanOrEqual(990)
-      expect(millis).toBeLessThan(1_500)
-      console.log(`D3 measured: failover past a swallowing server took ${millis} ms (dnsTimeout 1 s)`)
+      // Both were asked, the first still open when the second answered; 1 s is dnsTimeout.
       expect((yield* a.queries).length).toBe(1)
       expect((yield* b.queries).length).toBe(1)
+      expect(millis).toBeLessThan(500)
+      expect((yield* Metric.value(ConnectionService.metrics.dnsHedges)).count).toBeGreaterThan(hedgesBefore)
+      console.log(`U3 measured: past a swallowing first server in ${millis} ms (dnsTimeout 1 s)`)
 
-      // Within the health window the dead server is asked last: no time is lost on it.
+      // The lost query ends in its own time-out; then the dead server is asked last (D3).
+      yield* Effect.sleep("1100 millis")
       yield* resolver.invalidate(HOST)
       const again = yield* elapsed(resolver.resolve(HOST))
       expect(again.millis).toBeLessThan(200)
       expect((yield* a.queries).length).toBe(1)
+    })))
+
+  it.live("U3/D3: every server dead ends in about dnsTimeout per server, not more, with DnsUnavailable", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const { a, b } = yield* twoServers
+      yield* a.setMode("swallow")
+      yield* b.setMode("swallow")
+      const resolver = yield* liveResolver({
+        nameservers: `${a.nameserver},${b.nameserver}`,
+        dnsDiscovery: false
+      })
+      const { millis, value } = yield* elapsed(Effect.flip(resolver.resolve(HOST)))
+      expect(value._tag).toBe("DnsUnavailable")
+      if (value._tag === "DnsUnavailable") {
+        expect(value.failures.map((f) => `${f.nameserver} ${f.reason}`)).toEqual([
+          `${a.nameserver} timeout`,
+          `${b.nameserver} timeout`
+        ])
+      }
+      expect(millis).toBeGreaterThanOrEqual(990)
+      expect(millis).toBeLessThan(2_500)
     })))
 
   it.live("D3: refused, SERVFAIL, garbage and a closed port fail over at once", () =>
@@ -526,7 +616,7 @@ describe("Resolver (live, DNS servers on loopback)", () => {
       yield* a.setMode("swallow")
       const { millis, value } = yield* elapsed(resolver.resolve(HOST))
       expect(value.nameserver).toBe(b.nameserver)
-      expect(millis).toBeGreaterThanOrEqual(290)
+      // Hedged past (U3) before the 300 ms time-out; never more than one time-out.
       expect(millis).toBeLessThan(800)
       const each = yield* resolver.queryEach(HOST)
       expect(each.map((e) => `${e.nameserver} ${Either.isRight(e.result) ? "ok" : e.result.left._tag}`)).toEqual([

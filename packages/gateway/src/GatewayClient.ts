@@ -5,51 +5,36 @@
  *
  * @since 0.1.0
  */
+import * as ConnectionConfig from "@stpp/connect/ConnectionConfig"
 import type * as ConnectionError from "@stpp/connect/ConnectionError"
 import * as ConnectionService from "@stpp/connect/ConnectionService"
-import * as Redact from "@stpp/connect/Redact"
+import type * as RedactingLogger from "@stpp/connect/RedactingLogger"
+import type * as TlsConnector from "@stpp/connect/TlsConnector"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as ParseResult from "effect/ParseResult"
-import * as Random from "effect/Random"
 import * as Redacted from "effect/Redacted"
-import * as Schema from "effect/Schema"
-import * as Envelope from "./Envelope.js"
-import {
-  ContactSupport,
-  FinalStatusUnknown,
-  GatewayFailure,
-  HttpStatusError,
-  InvalidField,
-  InvalidRequest,
-  isOutcomeUnknown,
-  LookupFailed,
-  MalformedRequest,
-  MalformedResponse,
-  PaymentNotFound,
-  ReferenceMismatch,
-  RequestRejected,
-  safeGatewayText,
-  Unauthenticated,
-  UpstreamUnavailable
-} from "./GatewayError.js"
+import type * as Scope from "effect/Scope"
 import type {
   AuthOrLookupError,
   ErrorCodeError,
   GatewayError,
   InvalidRequest as InvalidRequestT,
-  RejectionReason,
   ResponseError,
   TransportError,
   Unauthenticated as UnauthenticatedT
 } from "./GatewayError.js"
-import * as Requests from "./Requests.js"
+import * as internalClient from "./internal/client.js"
+import * as internalConfigPath from "./internal/configPath.js"
+import * as internalErrorCode from "./internal/errorCode.js"
+import * as internalResults from "./internal/results.js"
+import * as internalTestGateway from "./internal/testGateway.js"
+import * as internalWire from "./internal/wire.js"
+import type * as Requests from "./Requests.js"
 import * as Responses from "./Responses.js"
 
 // -----------------------------------------------------------------------------
@@ -68,6 +53,11 @@ export interface Credentials {
   readonly password: Redacted.Redacted<string>
   /** Used for requests that do not name their own site reference. */
   readonly sitereference?: string | undefined
+  /**
+   * The variables the credentials were read from, named in an `Unauthenticated` error's advice
+   * (`credentialsConfig` sets them, also under a `Config.nested` prefix).
+   */
+  readonly variables?: { readonly username: string; readonly password: string } | undefined
 }
 
 /**
@@ -341,15 +331,8 @@ export class GatewayClient extends Context.Tag("@stpp/gateway/GatewayClient")<Ga
 }>() {}
 
 // -----------------------------------------------------------------------------
-// helpers
+// constructors
 // -----------------------------------------------------------------------------
-
-const runtimeVersion = (): string => {
-  const versions = (globalThis as { process?: { versions?: { node?: string }; platform?: string } }).process
-  return `Node::${versions?.versions?.node ?? "unknown"}::${Envelope.LIBRARY_VERSION}::${
-    versions?.platform ?? "unknown"
-  }`
-}
 
 /**
  * The `versioninfo` header, as the official libraries send it ("PHP::8.2::3.1.0::Linux ..."): the
@@ -358,7 +341,7 @@ const runtimeVersion = (): string => {
  * @since 0.1.0
  * @category constructors
  */
-export const VERSION_INFO: string = runtimeVersion()
+export const VERSION_INFO: string = internalWire.VERSION_INFO
 
 /**
  * The HTTP request for one envelope, as the gateway's JSON API wants it: POST, JSON in and out,
@@ -368,24 +351,11 @@ export const VERSION_INFO: string = runtimeVersion()
  * @since 0.1.0
  * @category constructors
  */
-export const wireRequest = (
+export const wireRequest: (
   body: string,
   auth: { readonly username: string; readonly password: Redacted.Redacted<string> },
   reference: string
-): ConnectionService.GatewayRequest => ({
-  method: "POST",
-  headers: {
-    "content-type": "application/json;charset=utf-8",
-    "accept": "application/json",
-    "requestreference": reference,
-    "versioninfo": VERSION_INFO
-  },
-  body,
-  auth,
-  reference
-})
-
-const REFERENCE_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
+) => ConnectionService.GatewayRequest = internalWire.wireRequest
 
 /**
  * A request reference as the official libraries make it: "A" and 8 random lowercase letters or
@@ -394,78 +364,7 @@ const REFERENCE_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
  * @since 0.1.0
  * @category constructors
  */
-export const makeReference: Effect.Effect<string> = Effect.gen(function*() {
-  let out = "A"
-  for (let i = 0; i < 8; i++) {
-    out += REFERENCE_ALPHABET[yield* Random.nextIntBetween(0, REFERENCE_ALPHABET.length)]
-  }
-  return out
-})
-
-const pathsOf = (error: ParseResult.ParseError): ReadonlyArray<string> => {
-  const issues = ParseResult.ArrayFormatter.formatErrorSync(error)
-  const paths = issues.map((i) => i.path.length === 0 ? "(root)" : i.path.map(String).join("."))
-  return Array.from(new Set(paths))
-}
-
-const decodeEnvelope = Schema.decodeUnknownEither(Responses.ResponseEnvelope)
-const textDecoder = new TextDecoder("utf-8", { fatal: false })
-
-const requestTypeOf = (item: Responses.ResponseItem): string | undefined =>
-  item.requesttypedescription === "ERROR" ? undefined : item.requesttypedescription
-
-/** The documented field names in `errordata`; anything else there is the gateway's text, never repeated. */
-const knownFields = (errordata: ReadonlyArray<string> | undefined): ReadonlyArray<string> =>
-  (errordata ?? []).filter((f) => Requests.KNOWN_FIELDS.has(f))
-
-/** Maps a non-zero errorcode (other than the ones a caller accepts as answers) to its error. */
-const codeError = (
-  item: Responses.ResponseItem,
-  reference: string,
-  username: string,
-  credentialsFrom: "config" | "code"
-): ErrorCodeError => {
-  const code = item.errorcode
-  const requestType = requestTypeOf(item)
-  if (code === Responses.INVALID_FIELD) {
-    const fields = knownFields(Array.isArray(item.errordata) ? item.errordata : undefined)
-    return new InvalidField({
-      code,
-      field: fields.length > 0 ? fields.join(", ") : "unknown",
-      fields,
-      requestType,
-      reference
-    })
-  }
-  if (code === Responses.UNAUTHENTICATED) return new Unauthenticated({ code, username, reference, credentialsFrom })
-  if (Responses.isFinalStatusUnknown(code)) {
-    return new FinalStatusUnknown({
-      code,
-      errormessage: safeGatewayText(typeof item.errormessage === "string" ? item.errormessage : ""),
-      requestType,
-      reference,
-      transactionreference: item.transactionreference
-    })
-  }
-  if (code === Responses.MALFORMED_JSON) return new MalformedRequest({ code, reference })
-  const rejection = Responses.REJECTIONS[code]
-  if (rejection !== undefined) {
-    return new RequestRejected({
-      code,
-      reason: rejection.reason as RejectionReason,
-      meaning: rejection.meaning,
-      requestType,
-      reference
-    })
-  }
-  if (Responses.isUpstreamCode(code)) return new UpstreamUnavailable({ code, requestType, reference })
-  return new GatewayFailure({
-    code,
-    errormessage: safeGatewayText(typeof item.errormessage === "string" ? item.errormessage : ""),
-    requestType,
-    reference
-  })
-}
+export const makeReference: Effect.Effect<string> = internalWire.makeReference
 
 /**
  * The typed error of a response item's non-zero errorcode, as the client's methods fail with it:
@@ -479,60 +378,17 @@ export const errorOf = (
   item: Responses.ResponseItem,
   reference: string,
   options: { readonly username: string; readonly credentialsFrom?: "config" | "code" | undefined }
-): ErrorCodeError => codeError(item, reference, options.username, options.credentialsFrom ?? "config")
+): ErrorCodeError => internalErrorCode.codeError(item, reference, options.username, options.credentialsFrom ?? "config")
 
-const outcomeOf = (
-  item: Responses.ResponseItem | Responses.TransactionRecord,
-  reference: string,
-  recovered: boolean
-): Option.Option<AuthOutcome> => {
-  if (item.errorcode === Responses.OK) {
-    return Option.some(
-      new Authorised({
-        transactionreference: item.transactionreference,
-        authcode: typeof item.authcode === "string" ? item.authcode : undefined,
-        maskedpan: item.maskedpan,
-        settlestatus: item.settlestatus,
-        reference,
-        recovered,
-        response: item
-      })
-    )
-  }
-  if (item.errorcode === Responses.DECLINE) {
-    return Option.some(
-      new Declined({
-        transactionreference: item.transactionreference,
-        acquirerresponsecode: typeof item.acquirerresponsecode === "string" ? item.acquirerresponsecode : undefined,
-        errormessage: safeGatewayText(typeof item.errormessage === "string" ? item.errormessage : "Decline"),
-        reference,
-        recovered,
-        response: item
-      })
-    )
-  }
-  if (item.errorcode === Responses.SOFT_DECLINE) {
-    return Option.some(
-      new SoftDeclined({
-        transactionreference: item.transactionreference,
-        errormessage: safeGatewayText(typeof item.errormessage === "string" ? item.errormessage : "Soft Decline"),
-        reference,
-        recovered,
-        response: item
-      })
-    )
-  }
-  return Option.none()
-}
-
-const AUTH_ANSWERS: ReadonlyArray<string> = [Responses.OK, Responses.DECLINE, Responses.SOFT_DECLINE]
-
-const isSearchable = (filter: Requests.Filter): boolean =>
-  Object.entries(filter).some(([k, v]) => k !== "sitereference" && Array.isArray(v) && v.length > 0)
-
-// -----------------------------------------------------------------------------
-// constructors
-// -----------------------------------------------------------------------------
+/** The result classes' constructors, handed to the internal machinery. */
+const results: internalResults.Results = internalResults.make({
+  Authorised,
+  Declined,
+  SoftDeclined,
+  ThreeDQueried,
+  RiskDecision,
+  Subscribed
+})
 
 /**
  * How the client was given its credentials (named in an `Unauthenticated` error's advice).
@@ -541,12 +397,14 @@ const isSearchable = (filter: Requests.Filter): boolean =>
  * @category models
  */
 export interface MakeOptions {
-  /** "config" (STPP_USERNAME / STPP_PASSWORD, the default) or "code". */
+  /** "code" (the default: credentials given as values) or "config" (STPP_USERNAME / STPP_PASSWORD). */
   readonly credentialsFrom?: "config" | "code" | undefined
 }
 
 /**
- * Builds the client over the `ConnectionService` in context.
+ * Builds the client over the `ConnectionService` in context. Credentials given here are reported
+ * as given in code when the gateway rejects them (`credentialsFrom: "config"` to name the
+ * environment variables instead).
  *
  * @since 0.1.0
  * @category constructors
@@ -555,325 +413,20 @@ export const make = (
   credentials: Credentials,
   options: MakeOptions = {}
 ): Effect.Effect<GatewayClient["Type"], never, ConnectionService.ConnectionService> =>
-  Effect.gen(function*() {
-    const connection = yield* ConnectionService.ConnectionService
-    const { password, username } = credentials
-    const basicAuth = { username, password }
-    const credentialsFrom = options.credentialsFrom ?? "config"
+  Effect.map(ConnectionService.ConnectionService, (connection) =>
+    internalClient.make({
+      connection,
+      username: credentials.username,
+      password: credentials.password,
+      credentialsFrom: options.credentialsFrom ?? "code",
+      variables: credentials.variables,
+      sitereference: credentials.sitereference,
+      results
+    }))
 
-    const withSite = <R extends { readonly sitereference?: string | undefined }>(
-      input: R,
-      reference: string
-    ): Effect.Effect<R & { readonly sitereference: string }, InvalidRequestT> => {
-      const site = input.sitereference ?? credentials.sitereference
-      return site === undefined
-        ? Effect.fail(new InvalidRequest({ fields: ["sitereference (set STPP_SITE_REFERENCE)"], reference }))
-        : Effect.succeed({ ...input, sitereference: site })
-    }
-
-    const sendWith = (
-      reference: string,
-      requests: readonly [Requests.Request, ...Array<Requests.Request>]
-    ): Effect.Effect<Sent, InvalidRequestT | TransportError | ResponseError | UnauthenticatedT> =>
-      Effect.gen(function*() {
-        const body = yield* Envelope.encode(Envelope.make(username, requests), { requestreference: reference }).pipe(
-          Effect.mapError((error) => new InvalidRequest({ fields: pathsOf(error), reference }))
-        )
-        const response = yield* connection.request(wireRequest(body, basicAuth, reference))
-        const { address } = response
-        // Bad Basic-auth credentials: an HTML 401 page, nothing processed (G2).
-        if (response.status === 401) {
-          return yield* new Unauthenticated({ code: "401", username, reference, credentialsFrom, httpStatus: 401 })
-        }
-        if (response.status !== 200) {
-          return yield* new HttpStatusError({ status: response.status, address, reference })
-        }
-        let json: unknown
-        try {
-          json = JSON.parse(textDecoder.decode(response.body))
-        } catch {
-          return yield* new MalformedResponse({ reason: "not-json", paths: [], address, reference })
-        }
-        const decoded = decodeEnvelope(json)
-        if (Either.isLeft(decoded)) {
-          return yield* new MalformedResponse({
-            reason: "not-an-envelope",
-            paths: pathsOf(decoded.left),
-            address,
-            reference
-          })
-        }
-        const envelope = decoded.right
-        if (envelope.requestreference !== reference) {
-          return yield* new ReferenceMismatch({ sent: reference, received: envelope.requestreference, address })
-        }
-        const echoed = envelope.response.find((i) =>
-          i.requestreference !== undefined && i.requestreference !== reference
-        )
-        if (echoed?.requestreference !== undefined) {
-          return yield* new ReferenceMismatch({ sent: reference, received: echoed.requestreference, address })
-        }
-        // One item per processed type: a chain answers 1..n items; a whole-envelope error answers one.
-        const types = requests.reduce((n, r) => n + r.requesttypedescriptions.length, 0)
-        const n = envelope.response.length
-        const wholeEnvelopeError = n === 1 && envelope.response[0].requesttypedescription === "ERROR"
-        if (n === 0 || n > types || (n < requests.length && !wholeEnvelopeError)) {
-          return yield* new MalformedResponse({ reason: "wrong-number-of-responses", paths: [], address, reference })
-        }
-        return {
-          reference,
-          envelope,
-          address,
-          attempts: response.attempts,
-          elapsedMillis: response.elapsedMillis
-        } satisfies Sent
-      }).pipe(
-        Effect.withSpan("GatewayClient.send", {
-          attributes: { reference, requestTypes: requests.map((r) => r.requesttypedescriptions.join("+")).join(",") }
-        })
-      )
-
-    const send: GatewayClient["Type"]["send"] = (requests) =>
-      Effect.flatMap(makeReference, (reference) => sendWith(reference, requests))
-
-    /** One request, its single response item; a non-zero errorcode other than `accept` fails. */
-    const one = (
-      reference: string,
-      request: Requests.Request,
-      accept: ReadonlyArray<string> = [Responses.OK]
-    ): Effect.Effect<Responses.ResponseItem, RequestTypeError> =>
-      Effect.flatMap(sendWith(reference, [request]), (sent) => {
-        const item = sent.envelope.response[0]
-        return accept.includes(item.errorcode)
-          ? Effect.succeed(item)
-          : Effect.fail(codeError(item, reference, username, credentialsFrom))
-      })
-
-    const authLike = (
-      type: "AUTH" | "ACCOUNTCHECK",
-      input: AuthInput
-    ): Effect.Effect<AuthOutcome, GatewayError> =>
-      Effect.gen(function*() {
-        const reference = yield* makeReference
-        const full = yield* withSite(input, reference)
-        const request = { ...full, requesttypedescriptions: [type] } as Requests.Auth | Requests.AccountCheck
-        const item = yield* one(reference, request, AUTH_ANSWERS)
-        return Option.getOrThrow(outcomeOf(item, reference, false))
-      })
-
-    const auth: GatewayClient["Type"]["auth"] = (input) => authLike("AUTH", input)
-
-    const accountCheck: GatewayClient["Type"]["accountCheck"] = (input) => authLike("ACCOUNTCHECK", input)
-
-    const simple = <R extends { readonly sitereference?: string | undefined }, A>(
-      type: "REFUND" | "THREEDQUERY" | "RISKDEC" | "SUBSCRIPTION",
-      input: R,
-      result: (item: Responses.ResponseItem, reference: string) => A
-    ): Effect.Effect<A, GatewayError> =>
-      Effect.gen(function*() {
-        const reference = yield* makeReference
-        const full = yield* withSite(input, reference)
-        const item = yield* one(reference, { ...full, requesttypedescriptions: [type] } as unknown as Requests.Request)
-        return result(item, reference)
-      })
-
-    const threeDQueried = (item: Responses.ResponseItem, reference: string) =>
-      new ThreeDQueried({
-        enrolled: item.enrolled,
-        acsurl: item.acsurl,
-        threedpayload: item.threedpayload,
-        pareq: item.pareq,
-        md: item.md,
-        threedversion: item.threedversion,
-        transactionreference: item.transactionreference,
-        reference,
-        response: item
-      })
-    const riskDecision = (item: Responses.ResponseItem, reference: string) =>
-      new RiskDecision({
-        shieldstatus: item.fraudcontrolshieldstatuscode,
-        fraudcontrolresponsecode: item.fraudcontrolresponsecode,
-        fraudcontrolreference: item.fraudcontrolreference,
-        transactionreference: item.transactionreference,
-        reference,
-        response: item
-      })
-    const subscribed = (item: Responses.ResponseItem, reference: string) =>
-      new Subscribed({
-        transactionreference: item.transactionreference,
-        parenttransactionreference: item.parenttransactionreference,
-        subscriptionnumber: item.subscriptionnumber,
-        reference,
-        response: item
-      })
-
-    const refund: GatewayClient["Type"]["refund"] = (input) => simple("REFUND", input, (item) => item)
-    const threeDQuery: GatewayClient["Type"]["threeDQuery"] = (input) => simple("THREEDQUERY", input, threeDQueried)
-    const riskDec: GatewayClient["Type"]["riskDec"] = (input) => simple("RISKDEC", input, riskDecision)
-    const subscription: GatewayClient["Type"]["subscription"] = (input) => simple("SUBSCRIPTION", input, subscribed)
-
-    const filterOf = (plain: QueryFilter, reference: string): Effect.Effect<Requests.Filter, InvalidRequestT> => {
-      const filter = Requests.toFilter(plain)
-      if (!isSearchable(filter)) {
-        return Effect.fail(
-          new InvalidRequest({
-            fields: [
-              `filter (at least one of ${Requests.FILTER_FIELDS.filter((f) => f !== "sitereference").join(", ")})`
-            ],
-            reference
-          })
-        )
-      }
-      return Effect.succeed(
-        filter.sitereference === undefined && credentials.sitereference !== undefined
-          ? { ...filter, sitereference: Requests.filterValue(credentials.sitereference) }
-          : filter
-      )
-    }
-
-    const transactionQuery: GatewayClient["Type"]["transactionQuery"] = (plain) =>
-      Effect.gen(function*() {
-        const reference = yield* makeReference
-        const filter = yield* filterOf(plain, reference)
-        const item = yield* one(reference, { requesttypedescriptions: ["TRANSACTIONQUERY"], filter })
-        const records = item.records ?? []
-        const found = item.found !== undefined && /^\d+$/.test(item.found) ? Number(item.found) : records.length
-        return { found, records, reference } satisfies QueryResult
-      })
-
-    const transactionUpdate: GatewayClient["Type"]["transactionUpdate"] = (input) =>
-      Effect.gen(function*() {
-        const reference = yield* makeReference
-        const filter = yield* filterOf(input.filter, reference)
-        const request: Requests.TransactionUpdate = {
-          requesttypedescriptions: ["TRANSACTIONUPDATE"],
-          filter,
-          updates: input.updates,
-          ...(input.extraFields === undefined ? {} : { extraFields: input.extraFields })
-        }
-        return yield* one(reference, request)
-      })
-
-    const chain: GatewayClient["Type"]["chain"] = (types, input) =>
-      Effect.gen(function*() {
-        const reference = yield* makeReference
-        const full = yield* withSite(input, reference)
-        const request = { ...full, requesttypedescriptions: types } as Requests.Chain
-        const sent = yield* sendWith(reference, [request])
-        const items = sent.envelope.response
-        const result: {
-          -readonly [K in keyof ChainResult]: ChainResult[K]
-        } = { items, reference }
-        for (let i = 0; i < items.length; i++) {
-          const item = items[i]
-          const type = item.requesttypedescription !== undefined && item.requesttypedescription !== "ERROR"
-            ? item.requesttypedescription
-            : types[i]
-          const payment = type === "AUTH" || type === "ACCOUNTCHECK"
-          const accepted = payment ? AUTH_ANSWERS.includes(item.errorcode) : item.errorcode === Responses.OK
-          if (!accepted) return yield* codeError(item, reference, username, credentialsFrom)
-          switch (type) {
-            case "AUTH":
-              result.auth = Option.getOrThrow(outcomeOf(item, reference, false))
-              break
-            case "ACCOUNTCHECK":
-              result.accountCheck = Option.getOrThrow(outcomeOf(item, reference, false))
-              break
-            case "THREEDQUERY":
-              result.threeDQuery = threeDQueried(item, reference)
-              break
-            case "RISKDEC":
-              result.riskDec = riskDecision(item, reference)
-              break
-            case "SUBSCRIPTION":
-              result.subscription = subscribed(item, reference)
-              break
-          }
-        }
-        return result satisfies ChainResult
-      })
-
-    const lookupAfterOutcomeUnknown: GatewayClient["Type"]["lookupAfterOutcomeUnknown"] = (orderreference) =>
-      transactionQuery({ orderreference })
-
-    const lookup = (
-      input: { readonly orderreference: string },
-      unknown:
-        | ConnectionError.OutcomeUnknown
-        | MalformedResponse
-        | ReferenceMismatch
-        | HttpStatusError
-        | FinalStatusUnknown
-    ): Effect.Effect<AuthOutcome, PaymentNotFound | ContactSupport | LookupFailed> => {
-      const reference = unknown._tag === "ReferenceMismatch" ? unknown.sent : unknown.reference
-      return lookupAfterOutcomeUnknown(input.orderreference).pipe(
-        Effect.mapError((lookupError) =>
-          new LookupFailed({
-            orderreference: input.orderreference,
-            reference,
-            after: unknown._tag,
-            lookupError: lookupError._tag,
-            lookupMessage: lookupError.message
-          })
-        ),
-        Effect.flatMap((result): Effect.Effect<AuthOutcome, PaymentNotFound | ContactSupport> => {
-          // The payment is the AUTH with this order reference (a REFUND of it may share the order reference).
-          const payments = result.records.filter((r) =>
-            r.requesttypedescription === undefined || r.requesttypedescription === "AUTH"
-          )
-          const record = payments[payments.length - 1]
-          if (record === undefined) {
-            return Effect.fail(
-              new PaymentNotFound({ orderreference: input.orderreference, reference, after: unknown._tag })
-            )
-          }
-          const found = outcomeOf(record, result.reference, true)
-          if (Option.isSome(found)) return Effect.succeed(found.value)
-          // Still "not known" (60010/60034/99999) or any other state the client cannot read as an outcome.
-          return Effect.fail(
-            new ContactSupport({
-              orderreference: input.orderreference,
-              reference,
-              code: record.errorcode ?? "unknown",
-              transactionreference: record.transactionreference,
-              after: unknown._tag
-            })
-          )
-        }),
-        Effect.tap(() =>
-          Effect.logWarning("the payment's outcome was unknown; found it by its order reference").pipe(
-            Effect.annotateLogs({ orderreference: input.orderreference, after: unknown._tag })
-          )
-        )
-      )
-    }
-
-    const authOrLookup: GatewayClient["Type"]["authOrLookup"] = (input) =>
-      auth(input).pipe(
-        Effect.catchTags({
-          OutcomeUnknown: (e) => lookup(input, e),
-          MalformedResponse: (e) => lookup(input, e),
-          ReferenceMismatch: (e) => lookup(input, e),
-          FinalStatusUnknown: (e) => lookup(input, e),
-          HttpStatusError: (e) => isOutcomeUnknown(e) ? lookup(input, e) : Effect.fail(e)
-        })
-      )
-
-    return {
-      send,
-      auth,
-      accountCheck,
-      refund,
-      transactionQuery,
-      transactionUpdate,
-      threeDQuery,
-      riskDec,
-      subscription,
-      chain,
-      lookupAfterOutcomeUnknown,
-      authOrLookup
-    } satisfies GatewayClient["Type"]
-  })
+// -----------------------------------------------------------------------------
+// layers
+// -----------------------------------------------------------------------------
 
 /**
  * The client with credentials given in code.
@@ -888,7 +441,8 @@ export const layer = (
 
 /**
  * The credentials from `Config`: `STPP_USERNAME`, `STPP_PASSWORD` (redacted) and the optional
- * `STPP_SITE_REFERENCE`.
+ * `STPP_SITE_REFERENCE`. Under `Config.nested(credentialsConfig, "MERCHANT_B")` it reads
+ * `MERCHANT_B_STPP_USERNAME`, ... and a rejected user's advice names those variables.
  *
  * @since 0.1.0
  * @category config
@@ -896,12 +450,17 @@ export const layer = (
 export const credentialsConfig: Config.Config<Credentials> = Config.all({
   username: Config.nonEmptyString("STPP_USERNAME"),
   password: Config.redacted("STPP_PASSWORD"),
-  sitereference: Config.option(Config.nonEmptyString("STPP_SITE_REFERENCE"))
+  sitereference: Config.option(Config.nonEmptyString("STPP_SITE_REFERENCE")),
+  path: internalConfigPath.path
 }).pipe(
-  Config.map(({ password, sitereference, username }) => ({
+  Config.map(({ password, path, sitereference, username }) => ({
     username,
     password,
-    sitereference: Option.getOrUndefined(sitereference)
+    sitereference: Option.getOrUndefined(sitereference),
+    variables: {
+      username: internalConfigPath.envName(path, "STPP_USERNAME"),
+      password: internalConfigPath.envName(path, "STPP_PASSWORD")
+    }
   }))
 )
 
@@ -913,6 +472,144 @@ export const credentialsConfig: Config.Config<Credentials> = Config.all({
  */
 export const layerConfig: Layer.Layer<GatewayClient, ConfigError.ConfigError, ConnectionService.ConnectionService> =
   Layer.effect(GatewayClient, Effect.flatMap(credentialsConfig, (c) => make(c, { credentialsFrom: "config" })))
+
+// -----------------------------------------------------------------------------
+// several clients: one per merchant or region (E1)
+// -----------------------------------------------------------------------------
+
+/**
+ * One client's own connection settings and credentials, given in code.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface WithOptions {
+  /** Validated as `ConnectionConfig.make` does; unnamed settings take their defaults. */
+  readonly connection: ConnectionConfig.ConnectionSettingsInput
+  readonly credentials: Credentials
+}
+
+/**
+ * One client's own connection settings and credentials, read through `Config` (e.g. under a
+ * prefix with `Config.nested`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ConfigOptions {
+  readonly connection: Config.Config<ConnectionConfig.ConnectionSettings>
+  readonly credentials: Config.Config<Credentials>
+}
+
+/**
+ * How building a client with its own connection can fail.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type LayerError = ConfigError.ConfigError | TlsConnector.TrustStoreError | RedactingLogger.LiveDebugRefused
+
+/**
+ * A client with its own connection (its own Resolver, TlsConnector, retry policy and pool), as a
+ * value in the current `Scope`, to bind to the app's own tag. Log lines go to the loggers in place
+ * where it is built (see `ConnectionService.makeWith`).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeWith = (
+  options: WithOptions
+): Effect.Effect<GatewayClient["Type"], ConfigError.ConfigError | TlsConnector.TrustStoreError, Scope.Scope> =>
+  Effect.flatMap(ConnectionConfig.make(options.connection), ConnectionService.makeWith).pipe(
+    Effect.flatMap((connection) =>
+      Effect.provideService(make(options.credentials), ConnectionService.ConnectionService, connection)
+    )
+  )
+
+/**
+ * The client with its own connection, both from values in code, as `PgClient.layer(config)` does:
+ * each call is a new layer (a new connection and pool), so two calls provided in one app are two
+ * clients that Effect's layer memoisation can never merge. Installs the redacting logger as
+ * `ConnectionService.layerWith` does.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerWith = (options: WithOptions): Layer.Layer<GatewayClient, LayerError> =>
+  layer(options.credentials).pipe(Layer.provide(ConnectionService.layerWith(options.connection)))
+
+/**
+ * The client with its own connection, both read through `Config`; a new layer per call.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerConfigWith = (options: ConfigOptions): Layer.Layer<GatewayClient, LayerError> =>
+  Layer.effect(GatewayClient, Effect.flatMap(options.credentials, (c) => make(c, { credentialsFrom: "config" }))).pipe(
+    Layer.provide(ConnectionService.layerConfig(options.connection))
+  )
+
+/**
+ * The class {@link Tag} returns: a `Context.Tag` holding a client, with its layers.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface TagClass<Self, Id extends string> extends Context.TagClass<Self, Id, GatewayClient["Type"]> {
+  /** This tag's client from values in code ({@link layerWith}); a new layer per call. */
+  readonly layer: (options: WithOptions) => Layer.Layer<Self, LayerError>
+  /** This tag's client read through `Config` ({@link layerConfigWith}); a new layer per call. */
+  readonly layerConfig: (options: ConfigOptions) => Layer.Layer<Self, LayerError>
+}
+
+/**
+ * A tag of the app's own for one client, one per merchant or region, as `Context.Tag` makes
+ * them: the class is the tag, its `layer` and `layerConfig` build that tag's client with its own
+ * connection, and code asks for `yield* MerchantA`.
+ *
+ * @example
+ * ```ts
+ * import { GatewayClient } from "@stpp/gateway"
+ * import * as Config from "effect/Config"
+ * import { ConnectionConfig } from "@stpp/connect"
+ * import * as Effect from "effect/Effect"
+ * import * as Layer from "effect/Layer"
+ * import * as Redacted from "effect/Redacted"
+ *
+ * class MerchantA extends GatewayClient.Tag("app/MerchantA")<MerchantA>() {}
+ * class MerchantB extends GatewayClient.Tag("app/MerchantB")<MerchantB>() {}
+ *
+ * const App = Layer.mergeAll(
+ *   MerchantA.layer({
+ *     connection: { url: ConnectionConfig.EU_URL },
+ *     credentials: { username: "ws-a@example.com", password: Redacted.make("...") }
+ *   }),
+ *   // MERCHANT_B_STPP_URL, MERCHANT_B_STPP_USERNAME, MERCHANT_B_STPP_PASSWORD, ...
+ *   MerchantB.layerConfig({
+ *     connection: Config.nested(ConnectionConfig.config, "MERCHANT_B"),
+ *     credentials: Config.nested(GatewayClient.credentialsConfig, "MERCHANT_B")
+ *   })
+ * )
+ *
+ * const program = Effect.gen(function*() {
+ *   const a = yield* MerchantA
+ *   const b = yield* MerchantB
+ *   return [a, b] as const
+ * })
+ * const runnable: Effect.Effect<unknown, GatewayClient.LayerError> = Effect.provide(program, App)
+ * ```
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export const Tag = <const Id extends string>(id: Id) => <Self>(): TagClass<Self, Id> => {
+  const tag = Context.Tag(id)<Self, GatewayClient["Type"]>()
+  return Object.assign(tag, {
+    layer: (options: WithOptions) => Layer.effect(tag, GatewayClient).pipe(Layer.provide(layerWith(options))),
+    layerConfig: (options: ConfigOptions) =>
+      Layer.effect(tag, GatewayClient).pipe(Layer.provide(layerConfigWith(options)))
+  })
+}
 
 // -----------------------------------------------------------------------------
 // test layer
@@ -961,75 +658,9 @@ const TEST_CREDENTIALS: Credentials = {
  * @category layers
  */
 export const layerTest: Layer.Layer<GatewayClient | TestGateway> = Layer.unwrapEffect(Effect.sync(() => {
-  const seen: Array<SeenRequest> = []
-  const failures: Array<ConnectionError.RequestError> = []
-  const payments = new Map<string, Readonly<Record<string, unknown>>>()
-  let counter = 0
-  const defaultAnswer = (item: SeenRequest): Readonly<Record<string, unknown>> => {
-    const types = item.requesttypedescriptions
-    const type = Array.isArray(types) ? String(types[0]) : "AUTH"
-    if (type === "TRANSACTIONQUERY") {
-      const filter = item.filter as { readonly orderreference?: ReadonlyArray<{ readonly value: string }> } | undefined
-      const order = filter?.orderreference?.[0]?.value
-      const found = order === undefined ? undefined : payments.get(order)
-      return found === undefined
-        ? { errorcode: "0", errormessage: "Ok", found: "0", records: [] }
-        : { errorcode: "0", errormessage: "Ok", found: "1", records: [found] }
-    }
-    counter++
-    const record = {
-      errorcode: "0",
-      errormessage: "Ok",
-      requesttypedescription: type,
-      transactionreference: `TEST-${counter}`,
-      authcode: "TEST01",
-      settlestatus: "0",
-      maskedpan: typeof item.pan === "string" ? item.pan.replace(/\*/g, "#") : undefined,
-      orderreference: item.orderreference
-    }
-    if (typeof item.orderreference === "string") payments.set(item.orderreference, record)
-    return record
-  }
-  let answer = defaultAnswer
-  const connection: ConnectionService.ConnectionService["Type"] = {
-    endpoint: { host: "webservices.securetrading.test", port: 443 },
-    request: (request) =>
-      Effect.suspend(() => {
-        const failure = failures.shift()
-        if (failure !== undefined) return Effect.fail(failure)
-        const envelope = JSON.parse(typeof request.body === "string" ? request.body : decoder.decode(request.body))
-        const items = (Array.isArray(envelope.request) ? envelope.request : []).map((item: unknown) =>
-          Redact.value(item) as SeenRequest
-        )
-        seen.push(...items)
-        const body = JSON.stringify({
-          requestreference: request.reference,
-          version: "1.00",
-          response: items.map((item: SeenRequest) => ({ ...answer(item), requestreference: request.reference }))
-        })
-        return Effect.succeed({
-          status: 200,
-          headers: { "content-type": "application/json" },
-          body: new TextEncoder().encode(body),
-          address: "127.0.0.1",
-          attempts: 1,
-          reused: false,
-          elapsedMillis: 0
-        })
-      })
-  }
-  const controller: TestGateway["Type"] = {
-    answerWith: (f) =>
-      Effect.sync(() => {
-        answer = f
-      }),
-    failNext: (error) => Effect.sync(() => void failures.push(error)),
-    requests: Effect.sync(() => seen.slice())
-  }
+  const { connection, controller } = internalTestGateway.make()
   return Layer.merge(
     layer(TEST_CREDENTIALS).pipe(Layer.provide(Layer.succeed(ConnectionService.ConnectionService, connection))),
     Layer.succeed(TestGateway, controller)
   )
 }))
-
-const decoder = new TextDecoder()

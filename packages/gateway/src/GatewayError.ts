@@ -83,6 +83,8 @@ export class Unauthenticated extends Data.TaggedError("Unauthenticated")<{
   readonly reference: string
   /** Where the credentials came from: `Config` (STPP_USERNAME / STPP_PASSWORD) or code. */
   readonly credentialsFrom?: "config" | "code" | undefined
+  /** The variables the credentials were read from, when read through `Config` under a prefix. */
+  readonly variables?: { readonly username: string; readonly password: string } | undefined
   /** 401 when the gateway answered with an HTTP status rather than an errorcode. */
   readonly httpStatus?: number | undefined
 }> {
@@ -90,7 +92,7 @@ export class Unauthenticated extends Data.TaggedError("Unauthenticated")<{
     const how = this.httpStatus === undefined ? `errorcode ${this.code}` : `HTTP ${this.httpStatus}`
     const fix = this.credentialsFrom === "code"
       ? "check the username and password given in code (GatewayClient.layer / make)"
-      : "check STPP_USERNAME and STPP_PASSWORD"
+      : `check ${this.variables?.username ?? "STPP_USERNAME"} and ${this.variables?.password ?? "STPP_PASSWORD"}`
     return `the gateway did not accept the web-services user "${this.username}"${
       ref(this.reference)
     } (${how}; nothing was processed): ${fix}`

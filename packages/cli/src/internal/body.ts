@@ -8,8 +8,8 @@ import * as ConnectionConfig from "@stpp/connect/ConnectionConfig"
 import * as Requests from "@stpp/gateway/Requests"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
+import * as SchemaIssues from "./schemaIssues.js"
 
 type Json = Record<string, unknown>
 
@@ -23,20 +23,42 @@ const MODELLED: ReadonlySet<string> = new Set([
   "TRANSACTIONUPDATE"
 ])
 
-const decodeRequest = Schema.decodeUnknownEither(Requests.Request)
+/**
+ * Checks one modelled item against its type's schema: an unknown field is refused (as
+ * `GatewayClient` refuses it), naming it and the fields allowed; a bad value says what is allowed.
+ * `requestreference` is set by the command, so it is not checked.
+ */
+const checkFields = (item: Json): ReadonlyArray<SchemaIssues.Problem> => {
+  const types = item.requesttypedescriptions as ReadonlyArray<string>
+  const schema = Requests.schemaFor(types)
+  if (schema === undefined) return []
+  const { requestreference: _, ...checked } = item
+  const decoded = Schema.decodeUnknownEither(schema, { onExcessProperty: "error", errors: "all" })(checked)
+  return Either.isLeft(decoded) ? SchemaIssues.problems(decoded.left.issue) : []
+}
 
-/** The paths of the fields a schema rejected (never their values). */
-const pathsOf = (error: ParseResult.ParseError): ReadonlyArray<string> => {
-  const paths = ParseResult.ArrayFormatter.formatErrorSync(error).map((i) =>
-    i.path.length === 0 ? "(the object)" : i.path.map(String).join(".")
-  )
-  return Array.from(new Set(paths))
+/**
+ * The wire form of an item: the entries of `extraFields` (the named way to send a field the model
+ * lacks) written beside the others; a typed field name there is refused.
+ */
+const flatten = (item: Json, where: string): Either.Either<Json, string> => {
+  if (!isObject(item.extraFields)) return Either.right(item)
+  const { extraFields, ...fields } = item as Json & { readonly extraFields: Json }
+  for (const key of Object.keys(extraFields)) {
+    if (Requests.KNOWN_FIELDS.has(key) || key in fields) {
+      return Either.left(
+        `--body: ${where}: "extraFields.${key}" is a typed field; allowed: set it directly, not through extraFields`
+      )
+    }
+  }
+  return Either.right({ ...fields, ...extraFields })
 }
 
 /**
  * Checks each request item: an object with `requesttypedescriptions` (a non-empty list of names);
- * the request types this project models are also checked against their schemas, so a mistake is
- * an exit 2 here, not a gateway error. Adds `sitereference` from `STPP_SITE_REFERENCE` when an item
+ * the request types this project models are also checked against their schemas (an unknown field
+ * is refused, naming the fields allowed), so a mistake is an exit 2 here, not a gateway error.
+ * `extraFields` entries are written beside the other fields. Adds `sitereference` from `STPP_SITE_REFERENCE` when an item
  * has none (in the filter for TRANSACTIONQUERY and TRANSACTIONUPDATE).
  */
 export const check = (
@@ -73,17 +95,22 @@ export const check = (
       }
     }
     if (types.length === 1 && MODELLED.has(types[0] as string)) {
-      const decoded = decodeRequest(full)
-      if (Either.isLeft(decoded)) {
+      const found = checkFields(full)
+      if (found.length > 0) {
+        const hint = full.sitereference === undefined && item.filter === undefined
+          ? " (set STPP_SITE_REFERENCE or give sitereference)"
+          : ""
+        const unknownTop = found.some((p) => p.reason.startsWith("is an unknown field") && !p.path.includes("."))
         return Either.left(
-          `--body: ${where} (${types[0]}) is invalid at ${pathsOf(decoded.left).join(", ")}${
-            full.sitereference === undefined && item.filter === undefined
-              ? " (set STPP_SITE_REFERENCE or give sitereference)"
-              : ""
-          }`
+          `--body: ${where} (${types[0]}) is invalid at ${found.map((p) => p.path).join(", ")}${hint}; ${
+            found.map((p) => `${p.path} ${p.reason}`).join("; ")
+          }${unknownTop ? `; a field this project does not model goes in "extraFields": {"name": "value"}` : ""}`
         )
       }
     }
+    const flat = flatten(full, where)
+    if (Either.isLeft(flat)) return Either.left(flat.left)
+    full = flat.right
     out.push(full)
   }
   return Either.right(out)

@@ -42,16 +42,43 @@ export const scanLogLevel = (args: ReadonlyArray<string>): Option.Option<string>
   return Option.fromNullable(found)
 }
 
-const redactArgs = (args: ReadonlyArray<unknown>, options: Redact.Options): Array<unknown> =>
-  args.map((a) => typeof a === "string" ? Redact.string(a, options) : Redact.value(a, options))
+/**
+ * Removes each known secret (the configured password, its Basic-auth token) wherever it appears,
+ * in any shape the scanner would not recognise (a certificate subject, a gateway's echo). Also in
+ * its JSON-escaped form; `<redacted>` needs no escaping, so JSON text stays JSON.
+ */
+export const scrubKnown = (text: string, secrets: ReadonlyArray<string>): string => {
+  let out = text
+  for (const secret of secrets) {
+    for (const form of new Set([secret, JSON.stringify(secret).slice(1, -1)])) {
+      if (out.includes(form)) out = out.split(form).join(Redact.REDACTED)
+    }
+  }
+  return out
+}
+
+const redactArgs = (
+  args: ReadonlyArray<unknown>,
+  options: Redact.Options,
+  secrets: ReadonlyArray<string>
+): Array<unknown> =>
+  args.map((a) =>
+    typeof a === "string"
+      ? scrubKnown(Redact.string(a, options), secrets)
+      : Redact.value(a, options)
+  )
 
 /**
  * A `Console` that redacts everything written through it (L1): the one point where the command's
  * standard output and standard error leave it, so every line is covered, `@effect/cli`'s own
  * messages ("Received unknown argument ...") included.
  */
-export const redactingConsole = (inner: Console.Console, options: Redact.Options): Console.Console => {
-  const r = (args: ReadonlyArray<unknown>) => redactArgs(args, options)
+export const redactingConsole = (
+  inner: Console.Console,
+  options: Redact.Options,
+  secrets: ReadonlyArray<string> = []
+): Console.Console => {
+  const r = (args: ReadonlyArray<unknown>) => redactArgs(args, options, secrets)
   const unsafe: Console.UnsafeConsole = {
     ...inner.unsafe,
     assert: (condition, ...args) => inner.unsafe.assert(condition, ...r(args)),

@@ -139,177 +139,177 @@ const countA = (sim: Simulator.Simulator) =>
 // the steps
 // -----------------------------------------------------------------------------
 
+type Gateway = GatewayClient.GatewayClient["Type"]
+
+const authorised = (sim: Simulator.Simulator, timeline: Timeline, gateway: Gateway) => {
+  const { note, say } = timeline
+  return Effect.gen(function*() {
+    yield* say(`DNS names ${A} for ${sim.hostname} (TTL 1 s); sending an AUTH of GBP 10.50 (order demo-1)`)
+    // Redaction is part of the service's logger layer (L1, L2): the request's card fields and a
+    // card number written into free text both reach standard error masked.
+    yield* Effect.logInfo(`demo: paying order demo-1 with card ${TEST_PAN}`).pipe(
+      Effect.annotateLogs({ request: auth(sim, "demo-1") })
+    )
+    yield* note("logged the request and a message holding the card number: see standard error, both masked")
+    const sent = yield* gateway.send([auth(sim, "demo-1")])
+    const item = itemOf(sent)
+    yield* say(
+      `answered by ${sent.address} after ${plural(sent.attempts, "connect attempt")} in ${sent.elapsedMillis} ms`
+    )
+    yield* note(
+      `errorcode ${item.errorcode} (${item.errormessage ?? ""}), card ${item.maskedpan ?? "?"}, ` +
+        `authcode ${item.authcode ?? "-"}, transaction ${item.transactionreference ?? "-"}`
+    )
+    yield* note("the request's card fields were Redacted values: only the wire JSON held them")
+    return {
+      ok: item.errorcode === "0" && sent.address === A && sent.attempts === 1,
+      detail: `authorised by ${sent.address}, card shown as ${item.maskedpan ?? "?"}`
+    }
+  })
+}
+
+const dnsChange = (sim: Simulator.Simulator, timeline: Timeline, gateway: Gateway) => {
+  const { say } = timeline
+  return Effect.gen(function*() {
+    yield* sim.pointDnsAt(B)
+    yield* say(`the load balancer now names ${B}; the client's answer (${A}) is good for 1 s more at most`)
+    yield* say("waiting 1.2 s, past the TTL: the kept-alive connection to the old address is retired when idle")
+    yield* Effect.sleep("1200 millis")
+    const sent = yield* gateway.send([auth(sim, "demo-2")])
+    yield* say(
+      `AUTH (order demo-2) answered by ${sent.address} after ${plural(sent.attempts, "connect attempt")}`
+    )
+    return {
+      ok: itemOf(sent).errorcode === "0" && sent.address === B,
+      detail: `the next AUTH went to ${sent.address}, the address DNS names now`
+    }
+  })
+}
+
+const deadAddress = (sim: Simulator.Simulator, timeline: Timeline, gateway: Gateway) => {
+  const { say } = timeline
+  return Effect.gen(function*() {
+    yield* say("waiting 1.1 s so the client asks DNS again for the next request")
+    yield* Effect.sleep("1100 millis")
+    yield* sim.setFault(B, GatewayServer.Fault.Refuse())
+    yield* sim.gateway.closeConnections(B)
+    yield* say(`${B} dies (connections refused) while DNS still names it; sending an AUTH (order demo-3)`)
+    const before = yield* countA(sim)
+    const fiber = yield* Effect.fork(gateway.send([auth(sim, "demo-3")]))
+    const asked = yield* awaitDnsQuery(sim, before)
+    yield* sim.pointDnsAt(C)
+    yield* say(
+      `${asked ? "the client asked DNS and got the dead address; " : ""}the load balancer now names ${C}`
+    )
+    const sent = yield* Fiber.join(fiber)
+    yield* say(
+      `AUTH (order demo-3) answered by ${sent.address} after ${
+        plural(sent.attempts, "connect attempt")
+      } in ${sent.elapsedMillis} ms: the refused attempt was retried (nothing had been sent), ` +
+        "on a fresh DNS answer"
+    )
+    return {
+      ok: itemOf(sent).errorcode === "0" && sent.address === C && sent.attempts >= 2,
+      detail: `${plural(sent.attempts, "attempt")}, the last to ${sent.address}; ${B} left behind`
+    }
+  })
+}
+
+const resetAfterSending = (sim: Simulator.Simulator, timeline: Timeline, gateway: Gateway) => {
+  const { note, say } = timeline
+  return Effect.gen(function*() {
+    yield* sim.setFault(C, GatewayServer.Fault.ResetAfterRequest({ requestTypes: ["AUTH"] }))
+    yield* say(`${C} will process the next AUTH and then reset the connection before answering`)
+    const first = yield* Effect.either(gateway.auth({
+      baseamount: "2500",
+      currencyiso3a: "GBP",
+      accounttypedescription: "ECOM",
+      orderreference: "demo-4",
+      pan: Redacted.make(TEST_PAN),
+      expirydate: Redacted.make("12/2030"),
+      securitycode: Redacted.make("123")
+    }))
+    if (Either.isRight(first) || first.left._tag !== "OutcomeUnknown") {
+      return {
+        ok: false,
+        detail: `expected OutcomeUnknown, got ${Either.isRight(first) ? first.right._tag : first.left._tag}`
+      }
+    }
+    const unknown = first.left
+    yield* say(
+      `OutcomeUnknown: ${unknown.bytesWritten} bytes were sent to ${unknown.address}, then ${unknown.reason} ` +
+        `while ${unknown.phase}. Not retried: the gateway may have taken the money`
+    )
+    yield* say("instead of sending the AUTH again, look the payment up by its order reference (TRANSACTIONQUERY)")
+    const found = yield* gateway.lookupAfterOutcomeUnknown("demo-4")
+    const record = found.records.find((r) => r.requesttypedescription === "AUTH")
+    yield* note(
+      `found ${found.found}: ${record?.requesttypedescription ?? "?"} ${record?.transactionreference ?? "?"}, ` +
+        `errorcode ${record?.errorcode ?? "?"}, card ${record?.maskedpan ?? "?"}`
+    )
+    const auths = sim.transactions().filter((t) => t.orderreference === "demo-4" && t.requesttypedescription === "AUTH")
+    yield* say(`the simulator recorded ${plural(auths.length, "AUTH")} for order demo-4`)
+    yield* note("GatewayClient.authOrLookup does both in one call")
+    return {
+      ok: auths.length === 1 && record !== undefined && record.errorcode === "0",
+      detail: `the payment was found (${record?.transactionreference ?? "?"}); exactly ${auths.length} charge`
+    }
+  })
+}
+
+const finalStatusUnknown = (sim: Simulator.Simulator, timeline: Timeline, gateway: Gateway) => {
+  const { note, say } = timeline
+  return Effect.gen(function*() {
+    yield* sim.setFault(
+      C,
+      GatewayServer.Fault.ErrorCode({ code: "60010", process: true, requestTypes: ["AUTH"] })
+    )
+    yield* say(`${C} will process the next AUTH, but answer it with errorcode 60010 (bank system error)`)
+    yield* say("GatewayClient.authOrLookup: an AUTH (order demo-5), then, on 60010, a TRANSACTIONQUERY")
+    const outcome = yield* gateway.authOrLookup({
+      baseamount: "3000",
+      currencyiso3a: "GBP",
+      accounttypedescription: "ECOM",
+      orderreference: "demo-5",
+      pan: Redacted.make(TEST_PAN),
+      expirydate: Redacted.make("12/2030"),
+      securitycode: Redacted.make("123")
+    }).pipe(Effect.either)
+    yield* sim.setFault(C, GatewayServer.Fault.None())
+    if (Either.isLeft(outcome)) return { ok: false, detail: `expected a result, got ${outcome.left._tag}` }
+    const found = outcome.right
+    yield* say(
+      `the answer said 60010 (outcome unknown: never resend); the lookup found it: ${found._tag}` +
+        `${found.recovered ? " (recovered by the lookup)" : ""}, transaction ${found.transactionreference ?? "?"}`
+    )
+    const auths = sim.transactions().filter((t) => t.orderreference === "demo-5" && t.requesttypedescription === "AUTH")
+    yield* say(`the simulator recorded ${plural(auths.length, "AUTH")} for order demo-5`)
+    yield* note("had the record still shown 60010, the result would be ContactSupport with the request reference")
+    return {
+      ok: found._tag === "Authorised" && found.recovered && auths.length === 1,
+      detail: `${found._tag} by lookup; exactly ${auths.length} charge`
+    }
+  })
+}
+
 const scenario = (sim: Simulator.Simulator, timeline: Timeline) =>
   Effect.gen(function*() {
     const gateway = yield* GatewayClient.GatewayClient
-    const { note, say } = timeline
     const results: Array<StepResult> = []
-
-    results.push(
-      yield* step(
-        "1. An AUTH that succeeds",
-        Effect.gen(function*() {
-          yield* say(`DNS names ${A} for ${sim.hostname} (TTL 1 s); sending an AUTH of GBP 10.50 (order demo-1)`)
-          // Redaction is part of the service's logger layer (L1, L2): the request's card fields and a
-          // card number written into free text both reach standard error masked.
-          yield* Effect.logInfo(`demo: paying order demo-1 with card ${TEST_PAN}`).pipe(
-            Effect.annotateLogs({ request: auth(sim, "demo-1") })
-          )
-          yield* note("logged the request and a message holding the card number: see standard error, both masked")
-          const sent = yield* gateway.send([auth(sim, "demo-1")])
-          const item = itemOf(sent)
-          yield* say(
-            `answered by ${sent.address} after ${plural(sent.attempts, "connect attempt")} in ${sent.elapsedMillis} ms`
-          )
-          yield* note(
-            `errorcode ${item.errorcode} (${item.errormessage ?? ""}), card ${item.maskedpan ?? "?"}, ` +
-              `authcode ${item.authcode ?? "-"}, transaction ${item.transactionreference ?? "-"}`
-          )
-          yield* note("the request's card fields were Redacted values: only the wire JSON held them")
-          return {
-            ok: item.errorcode === "0" && sent.address === A && sent.attempts === 1,
-            detail: `authorised by ${sent.address}, card shown as ${item.maskedpan ?? "?"}`
-          }
-        }),
-        timeline
-      )
-    )
-
-    results.push(
-      yield* step(
-        "2. A DNS change followed",
-        Effect.gen(function*() {
-          yield* sim.pointDnsAt(B)
-          yield* say(`the load balancer now names ${B}; the client's answer (${A}) is good for 1 s more at most`)
-          yield* say("waiting 1.2 s, past the TTL: the kept-alive connection to the old address is retired when idle")
-          yield* Effect.sleep("1200 millis")
-          const sent = yield* gateway.send([auth(sim, "demo-2")])
-          yield* say(
-            `AUTH (order demo-2) answered by ${sent.address} after ${plural(sent.attempts, "connect attempt")}`
-          )
-          return {
-            ok: itemOf(sent).errorcode === "0" && sent.address === B,
-            detail: `the next AUTH went to ${sent.address}, the address DNS names now`
-          }
-        }),
-        timeline
-      )
-    )
-
-    results.push(
-      yield* step(
-        "3. A dead address left behind",
-        Effect.gen(function*() {
-          yield* say("waiting 1.1 s so the client asks DNS again for the next request")
-          yield* Effect.sleep("1100 millis")
-          yield* sim.setFault(B, GatewayServer.Fault.Refuse())
-          yield* sim.gateway.closeConnections(B)
-          yield* say(`${B} dies (connections refused) while DNS still names it; sending an AUTH (order demo-3)`)
-          const before = yield* countA(sim)
-          const fiber = yield* Effect.fork(gateway.send([auth(sim, "demo-3")]))
-          const asked = yield* awaitDnsQuery(sim, before)
-          yield* sim.pointDnsAt(C)
-          yield* say(
-            `${asked ? "the client asked DNS and got the dead address; " : ""}the load balancer now names ${C}`
-          )
-          const sent = yield* Fiber.join(fiber)
-          yield* say(
-            `AUTH (order demo-3) answered by ${sent.address} after ${
-              plural(sent.attempts, "connect attempt")
-            } in ${sent.elapsedMillis} ms: the refused attempt was retried (nothing had been sent), ` +
-              "on a fresh DNS answer"
-          )
-          return {
-            ok: itemOf(sent).errorcode === "0" && sent.address === C && sent.attempts >= 2,
-            detail: `${plural(sent.attempts, "attempt")}, the last to ${sent.address}; ${B} left behind`
-          }
-        }),
-        timeline
-      )
-    )
-
+    results.push(yield* step("1. An AUTH that succeeds", authorised(sim, timeline, gateway), timeline))
+    results.push(yield* step("2. A DNS change followed", dnsChange(sim, timeline, gateway), timeline))
+    results.push(yield* step("3. A dead address left behind", deadAddress(sim, timeline, gateway), timeline))
     results.push(
       yield* step(
         "4. A reset after sending: a lookup, not a second charge",
-        Effect.gen(function*() {
-          yield* sim.setFault(C, GatewayServer.Fault.ResetAfterRequest({ requestTypes: ["AUTH"] }))
-          yield* say(`${C} will process the next AUTH and then reset the connection before answering`)
-          const first = yield* Effect.either(gateway.auth({
-            baseamount: "2500",
-            currencyiso3a: "GBP",
-            accounttypedescription: "ECOM",
-            orderreference: "demo-4",
-            pan: Redacted.make(TEST_PAN),
-            expirydate: Redacted.make("12/2030"),
-            securitycode: Redacted.make("123")
-          }))
-          if (Either.isRight(first) || first.left._tag !== "OutcomeUnknown") {
-            return {
-              ok: false,
-              detail: `expected OutcomeUnknown, got ${Either.isRight(first) ? first.right._tag : first.left._tag}`
-            }
-          }
-          const unknown = first.left
-          yield* say(
-            `OutcomeUnknown: ${unknown.bytesWritten} bytes were sent to ${unknown.address}, then ${unknown.reason} ` +
-              `while ${unknown.phase}. Not retried: the gateway may have taken the money`
-          )
-          yield* say("instead of sending the AUTH again, look the payment up by its order reference (TRANSACTIONQUERY)")
-          const found = yield* gateway.lookupAfterOutcomeUnknown("demo-4")
-          const record = found.records.find((r) => r.requesttypedescription === "AUTH")
-          yield* note(
-            `found ${found.found}: ${record?.requesttypedescription ?? "?"} ${record?.transactionreference ?? "?"}, ` +
-              `errorcode ${record?.errorcode ?? "?"}, card ${record?.maskedpan ?? "?"}`
-          )
-          const auths = sim.transactions().filter((t) =>
-            t.orderreference === "demo-4" && t.requesttypedescription === "AUTH"
-          )
-          yield* say(`the simulator recorded ${plural(auths.length, "AUTH")} for order demo-4`)
-          yield* note("GatewayClient.authOrLookup does both in one call")
-          return {
-            ok: auths.length === 1 && record !== undefined && record.errorcode === "0",
-            detail: `the payment was found (${record?.transactionreference ?? "?"}); exactly ${auths.length} charge`
-          }
-        }),
+        resetAfterSending(sim, timeline, gateway),
         timeline
       )
     )
     results.push(
       yield* step(
         "5. Errorcode 60010, the final status is not known: a lookup, not a second charge",
-        Effect.gen(function*() {
-          yield* sim.setFault(
-            C,
-            GatewayServer.Fault.ErrorCode({ code: "60010", process: true, requestTypes: ["AUTH"] })
-          )
-          yield* say(`${C} will process the next AUTH, but answer it with errorcode 60010 (bank system error)`)
-          yield* say("GatewayClient.authOrLookup: an AUTH (order demo-5), then, on 60010, a TRANSACTIONQUERY")
-          const outcome = yield* gateway.authOrLookup({
-            baseamount: "3000",
-            currencyiso3a: "GBP",
-            accounttypedescription: "ECOM",
-            orderreference: "demo-5",
-            pan: Redacted.make(TEST_PAN),
-            expirydate: Redacted.make("12/2030"),
-            securitycode: Redacted.make("123")
-          }).pipe(Effect.either)
-          yield* sim.setFault(C, GatewayServer.Fault.None())
-          if (Either.isLeft(outcome)) return { ok: false, detail: `expected a result, got ${outcome.left._tag}` }
-          const found = outcome.right
-          yield* say(
-            `the answer said 60010 (outcome unknown: never resend); the lookup found it: ${found._tag}` +
-              `${found.recovered ? " (recovered by the lookup)" : ""}, transaction ${found.transactionreference ?? "?"}`
-          )
-          const auths = sim.transactions().filter((t) =>
-            t.orderreference === "demo-5" && t.requesttypedescription === "AUTH"
-          )
-          yield* say(`the simulator recorded ${plural(auths.length, "AUTH")} for order demo-5`)
-          yield* note("had the record still shown 60010, the result would be ContactSupport with the request reference")
-          return {
-            ok: found._tag === "Authorised" && found.recovered && auths.length === 1,
-            detail: `${found._tag} by lookup; exactly ${auths.length} charge`
-          }
-        }),
+        finalStatusUnknown(sim, timeline, gateway),
         timeline
       )
     )

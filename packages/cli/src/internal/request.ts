@@ -224,7 +224,36 @@ const unauthenticated = (
     `the gateway did not accept the web-services user (${how}; nothing was processed): check STPP_USERNAME and STPP_PASSWORD`
 })
 
-const answeredLine = (response: ConnectionService.GatewayResponse, reference: string, elapsedMs: number): Line => {
+/** The card values sent (`pan`, `expirydate`, `securitycode`, `cachetoken`): a gateway may echo them. */
+const sentSecrets = (items: ReadonlyArray<Record<string, unknown>>): ReadonlyArray<string> =>
+  items.flatMap((item) =>
+    ["pan", "expirydate", "securitycode", "cachetoken"].map((k) => item[k]).filter((v): v is string =>
+      typeof v === "string" && v.length >= 3
+    )
+  )
+
+/** Replaces what was sent as card data wherever the answer echoes it (a digit value only as a whole number). */
+const scrubSent = (u: unknown, sent: ReadonlyArray<string>, depth = 0): unknown => {
+  if (typeof u === "string") {
+    let out = u
+    for (const s of sent) {
+      if (!out.includes(s)) continue
+      const escaped = s.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")
+      out = out.replace(new RegExp(/^\d/.test(s) ? `(?<!\\d)${escaped}(?!\\d)` : escaped, "g"), Redact.REDACTED)
+    }
+    return out
+  }
+  if (depth > 20 || typeof u !== "object" || u === null) return u
+  if (Array.isArray(u)) return u.map((v) => scrubSent(v, sent, depth + 1))
+  return Object.fromEntries(Object.entries(u).map(([k, v]) => [k, scrubSent(v, sent, depth + 1)]))
+}
+
+const answeredLine = (
+  response: ConnectionService.GatewayResponse,
+  reference: string,
+  elapsedMs: number,
+  sent: ReadonlyArray<string>
+): Line => {
   if (response.status === 401) return unauthenticated(response, reference, elapsedMs, "HTTP 401")
   if (response.status !== 200) {
     return unusable(response, reference, elapsedMs, "HttpStatusError", `the gateway answered HTTP ${response.status}`)
@@ -272,7 +301,7 @@ const answeredLine = (response: ConnectionService.GatewayResponse, reference: st
       attempts: response.attempts,
       elapsedMs,
       error: "FinalStatusUnknown",
-      response: Redact.value(json),
+      response: Redact.value(scrubSent(json, sent)),
       reference,
       status: response.status,
       reused: response.reused,
@@ -286,7 +315,7 @@ const answeredLine = (response: ConnectionService.GatewayResponse, reference: st
     attempts: response.attempts,
     elapsedMs,
     error: null,
-    response: Redact.value(json),
+    response: Redact.value(scrubSent(json, sent)),
     reference,
     status: response.status,
     reused: response.reused
@@ -309,7 +338,7 @@ const sendOne = (service: ConnectionService.ConnectionService["Type"], p: Prepar
     ).pipe(Effect.either)
     const elapsedMs = (yield* Clock.currentTimeMillis) - started
     const line = Either.isRight(result)
-      ? answeredLine(result.right, reference, elapsedMs)
+      ? answeredLine(result.right, reference, elapsedMs, sentSecrets(p.items))
       : failedLine(result.left, reference, elapsedMs)
     const annotations = {
       outcome: line.outcome,

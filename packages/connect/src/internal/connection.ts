@@ -12,7 +12,7 @@ import * as Scope from "effect/Scope"
 import type * as Net from "node:net"
 import * as Undici from "undici"
 import type { TlsConnection } from "../TlsConnector.js"
-import type { KeepAliveHint } from "./http.js"
+import { type KeepAliveHint, MAX_RESPONSE_HEADER_BYTES } from "./http.js"
 import type { Slotted } from "./slots.js"
 
 /** @internal */
@@ -149,6 +149,8 @@ export const wrap = (
     bodyTimeout: 0,
     // a larger answer is cut off by undici (UND_ERR_RES_EXCEEDED_MAX_SIZE): memory stays bounded
     maxResponseSize: maxResponseBytes,
+    // so are its headers: too many or too large is "response-headers-too-large", not a hang or "closed"
+    maxHeaderSize: MAX_RESPONSE_HEADER_BYTES,
     connect: (_options, callback) => {
       // undici expects its connector to answer asynchronously (a synchronous answer stalls it)
       if (handedOver || connection.socket.destroyed) {

@@ -56,6 +56,14 @@ const codeOf = (u: unknown): string | undefined => {
   return typeof name === "string" ? name : undefined
 }
 
+/**
+ * The largest response head (status line and headers) read: undici stops at it (HPE_HEADER_OVERFLOW)
+ * instead of buffering a gateway's 10,000 headers. A gateway answer's head is well under 1 KiB.
+ *
+ * @internal
+ */
+export const MAX_RESPONSE_HEADER_BYTES = 16 * 1024
+
 /** Walks `cause` links (undici's error -> the socket's error) to name what happened. @internal */
 export const failureReason = (error: unknown): string => {
   let current: unknown = error
@@ -80,6 +88,9 @@ export const failureReason = (error: unknown): string => {
         return "truncated-response"
       case "UND_ERR_RES_EXCEEDED_MAX_SIZE":
         return "response-too-large"
+      case "UND_ERR_HEADERS_OVERFLOW":
+      case "HPE_HEADER_OVERFLOW":
+        return "response-headers-too-large"
       case "UND_ERR_ABORTED":
       case "AbortError":
         return "aborted"

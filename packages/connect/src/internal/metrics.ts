@@ -27,6 +27,10 @@ export const metrics = {
   budgetSpent: Metric.counter("stpp_retry_budget_spent_total", { incremental: true }),
   /** Probe connects made while the retry budget was spent (U1). */
   budgetProbes: Metric.counter("stpp_retry_budget_probes_total", { incremental: true }),
+  /** DNS queries sent to a further server because the others had not answered within the hedge delay (U3). */
+  dnsHedges: Metric.counter("stpp_dns_hedges_total", { incremental: true }),
+  /** DNS lookups answered by a server asked by a hedge (U3). */
+  dnsHedgeWins: Metric.counter("stpp_dns_hedge_wins_total", { incremental: true }),
   /** Connect phase duration for a new connection, ms. */
   connectLatency: Metric.histogram(
     "stpp_connect_duration_ms",

@@ -85,7 +85,8 @@ export const make = (options: Options): Effect.Effect<Pool, never, Scope.Scope> 
 
     // Housekeeping on Clock (so TestClock drives it), at the next deadline it knows of:
     // - the send/receive time-out (STPP_IO_TIMEOUT): requests in flight past their deadline are
-    //   aborted; one sweeper rather than a timer race per request (bench/RESULTS.md, warm);
+    //   aborted; one sweeper rather than a timer race per request (bench/RESULTS.md, "Measured choices":
+    //   the IO deadline sweeper);
     // - idle connections whose DNS answer expired (D2), that idled too long, or whose socket closed,
     //   are closed even when no request comes to notice.
     const housekeeper = new Housekeeper()

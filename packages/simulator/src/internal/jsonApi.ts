@@ -576,6 +576,14 @@ export const authenticated = (header: string | undefined, credentials: Credentia
   return decoded.slice(0, colon) === credentials.username && decoded.slice(colon + 1) === credentials.password
 }
 
+/** The user name of a Basic Authorization header (never the password), for the request log. */
+export const basicUsername = (header: string | undefined): string | undefined => {
+  if (header === undefined || !/^basic /i.test(header)) return undefined
+  const decoded = Buffer.from(header.slice(6).trim(), "base64").toString("utf8")
+  const colon = decoded.indexOf(":")
+  return colon < 0 ? undefined : decoded.slice(0, colon)
+}
+
 /** The answer to malformed JSON (10205), as the troubleshooting page shows it. */
 export const malformedJson = (now: Date): Json => ({
   requesttypedescription: "ERROR",

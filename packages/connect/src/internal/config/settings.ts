@@ -144,6 +144,24 @@ export const settings = [
     parse: durationSetting(ms(0), Duration.hours(1))
   } satisfies Setting<"dnsHealthWindow">,
   {
+    key: "dnsHedgeMinDelay",
+    env: "STPP_DNS_HEDGE_MIN_DELAY",
+    default: "50ms",
+    allowed: "a duration from 1ms to 30s, at most STPP_DNS_HEDGE_MAX_DELAY",
+    description:
+      "Floor of the hedge delay: a DNS query unanswered this long (or longer, as learned from answer times) has the next server asked too, the first query still open (U3)",
+    parse: durationSetting(ms(1), Duration.seconds(30))
+  } satisfies Setting<"dnsHedgeMinDelay">,
+  {
+    key: "dnsHedgeMaxDelay",
+    env: "STPP_DNS_HEDGE_MAX_DELAY",
+    default: "200ms",
+    allowed: "a duration from 1ms to 30s (STPP_DNS_TIMEOUT or more: no hedging)",
+    description:
+      "Cap of the hedge delay, and the delay before any answer was seen; the delay between is learned from answer times (U3)",
+    parse: durationSetting(ms(1), Duration.seconds(30))
+  } satisfies Setting<"dnsHedgeMaxDelay">,
+  {
     key: "nameservers",
     env: "STPP_NAMESERVERS",
     default: "",

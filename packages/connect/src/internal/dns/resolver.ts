@@ -13,6 +13,7 @@ import * as Effect from "effect/Effect"
 import type * as Either from "effect/Either"
 import type * as Scope from "effect/Scope"
 import * as Net from "node:net"
+import * as ConnectionConfig from "../../ConnectionConfig.js"
 import type { Answer, NameserverStatus, ResolverSettings } from "../../Resolver.js"
 import { type DnsError, DnsUnavailable } from "../../ResolverError.js"
 import * as Health from "./health.js"
@@ -55,7 +56,16 @@ export const makeWith = (
       name: undefined,
       source: settings.seedSource
     }))
-    const health = Health.make(settings, transport)
+    const health = Health.make(
+      {
+        dnsTimeout: settings.dnsTimeout,
+        dnsHealthWindow: settings.dnsHealthWindow,
+        dnsHedgeMinDelay: settings.dnsHedgeMinDelay ?? ConnectionConfig.defaults.dnsHedgeMinDelay,
+        dnsHedgeMaxDelay: settings.dnsHedgeMaxDelay ?? ConnectionConfig.defaults.dnsHedgeMaxDelay
+      },
+      transport,
+      scope
+    )
     const list = NameserverList.make(settings, seeds, health, scope)
     const noServers = (host: string) => new DnsUnavailable({ host, failures: [] })
 

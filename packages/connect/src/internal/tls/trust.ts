@@ -123,7 +123,7 @@ export const factsOfPeerChain = (leaf: Tls.DetailedPeerCertificate | undefined):
   return out
 }
 
-// Regular files only, bounded: a device, FIFO or huge file fails at once (issue 17 item 8).
+// Regular files only, bounded: a device, FIFO or huge file fails at once.
 const readFile = (path: string): Effect.Effect<string, TrustStoreFailure> =>
   Effect.mapError(readFileBounded(path, MAX_CA_FILE_BYTES), (e) => ({ path, problem: e.reason }))
 

@@ -1,0 +1,153 @@
+/**
+ * One envelope on the wire: encoded with the request reference, sent with Basic auth, and its
+ * answer checked for status, JSON, envelope shape, the echoed reference and the number of items.
+ * Errorcodes are not read here (see `errorCode.ts`).
+ *
+ * @internal
+ */
+import type * as ConnectionService from "@stpp/connect/ConnectionService"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as ParseResult from "effect/ParseResult"
+import type * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
+import * as Envelope from "../Envelope.js"
+import type { Sent } from "../GatewayClient.js"
+import {
+  HttpStatusError,
+  InvalidRequest,
+  MalformedResponse,
+  ReferenceMismatch,
+  Unauthenticated
+} from "../GatewayError.js"
+import type {
+  InvalidRequest as InvalidRequestT,
+  ResponseError,
+  TransportError,
+  Unauthenticated as UnauthenticatedT
+} from "../GatewayError.js"
+import type * as Requests from "../Requests.js"
+import * as Responses from "../Responses.js"
+import type { CredentialsFrom, Variables } from "./errorCode.js"
+import { wireRequest } from "./wire.js"
+
+/**
+ * What sending needs from the client: the connection and the credentials.
+ *
+ * @internal
+ */
+export interface Sender {
+  readonly connection: ConnectionService.ConnectionService["Type"]
+  readonly username: string
+  readonly password: Redacted.Redacted<string>
+  readonly credentialsFrom: CredentialsFrom
+  readonly variables?: Variables | undefined
+}
+
+/** @internal */
+export type Requests1 = readonly [Requests.Request, ...Array<Requests.Request>]
+
+/** @internal */
+export type SendError = InvalidRequestT | TransportError | ResponseError | UnauthenticatedT
+
+/**
+ * The paths a parse error names, without the values at them.
+ *
+ * @internal
+ */
+export const pathsOf = (error: ParseResult.ParseError): ReadonlyArray<string> => {
+  const issues = ParseResult.ArrayFormatter.formatErrorSync(error)
+  const paths = issues.map((i) => i.path.length === 0 ? "(root)" : i.path.map(String).join("."))
+  return Array.from(new Set(paths))
+}
+
+const decodeEnvelope = Schema.decodeUnknownEither(Responses.ResponseEnvelope)
+const textDecoder = new TextDecoder("utf-8", { fatal: false })
+
+/** The envelope in an HTTP 200 body, answering `reference` with one item per processed type. */
+const envelopeOf = (
+  response: ConnectionService.GatewayResponse,
+  reference: string,
+  requests: Requests1
+): Effect.Effect<Responses.ResponseEnvelope, ResponseError> =>
+  Effect.gen(function*() {
+    const { address } = response
+    let json: unknown
+    try {
+      json = JSON.parse(textDecoder.decode(response.body))
+    } catch {
+      return yield* new MalformedResponse({ reason: "not-json", paths: [], address, reference })
+    }
+    const decoded = decodeEnvelope(json)
+    if (Either.isLeft(decoded)) {
+      return yield* new MalformedResponse({
+        reason: "not-an-envelope",
+        paths: pathsOf(decoded.left),
+        address,
+        reference
+      })
+    }
+    const envelope = decoded.right
+    if (envelope.requestreference !== reference) {
+      return yield* new ReferenceMismatch({ sent: reference, received: envelope.requestreference, address })
+    }
+    const echoed = envelope.response.find((i) => i.requestreference !== undefined && i.requestreference !== reference)
+    if (echoed?.requestreference !== undefined) {
+      return yield* new ReferenceMismatch({ sent: reference, received: echoed.requestreference, address })
+    }
+    // One item per processed type: a chain answers 1..n items; a whole-envelope error answers one.
+    const types = requests.reduce((n, r) => n + r.requesttypedescriptions.length, 0)
+    const n = envelope.response.length
+    const wholeEnvelopeError = n === 1 && envelope.response[0].requesttypedescription === "ERROR"
+    if (n === 0 || n > types || (n < requests.length && !wholeEnvelopeError)) {
+      return yield* new MalformedResponse({ reason: "wrong-number-of-responses", paths: [], address, reference })
+    }
+    return envelope
+  })
+
+/**
+ * Sends one envelope under `reference` and checks its answer (not its errorcodes).
+ *
+ * @internal
+ */
+export const sendWith = (
+  sender: Sender,
+  reference: string,
+  requests: Requests1
+): Effect.Effect<Sent, SendError> =>
+  Effect.gen(function*() {
+    const { credentialsFrom, username, variables } = sender
+    const body = yield* Envelope.encode(Envelope.make(username, requests), { requestreference: reference }).pipe(
+      Effect.mapError((error) => new InvalidRequest({ fields: pathsOf(error), reference }))
+    )
+    const response = yield* sender.connection.request(
+      wireRequest(body, { username, password: sender.password }, reference)
+    )
+    const { address } = response
+    // Bad Basic-auth credentials: an HTML 401 page, nothing processed (G2).
+    if (response.status === 401) {
+      return yield* new Unauthenticated({
+        code: "401",
+        username,
+        reference,
+        credentialsFrom,
+        variables,
+        httpStatus: 401
+      })
+    }
+    if (response.status !== 200) {
+      return yield* new HttpStatusError({ status: response.status, address, reference })
+    }
+    const envelope = yield* envelopeOf(response, reference, requests)
+    return {
+      reference,
+      envelope,
+      address,
+      attempts: response.attempts,
+      elapsedMillis: response.elapsedMillis
+    } satisfies Sent
+  }).pipe(
+    Effect.withSpan("GatewayClient.send", {
+      attributes: { reference, requestTypes: requests.map((r) => r.requesttypedescriptions.join("+")).join(",") }
+    })
+  )
