@@ -284,7 +284,6 @@ const crossCheck = (s: ConnectionSettings): Either.Either<ConnectionSettings, Co
       }); allowed: at most STPP_RETRY_MAX_DELAY`
     ))
   }
-<<<<<<< HEAD
   if (s.retryBudget > 0 && Math.max(s.retryBudgetCost, s.retryBudgetTimeoutCost) > s.retryBudget) {
     const env = s.retryBudgetCost > s.retryBudget ? "STPP_RETRY_BUDGET_COST" : "STPP_RETRY_BUDGET_TIMEOUT_COST"
     return Either.left(ConfigError.InvalidData(
@@ -292,14 +291,14 @@ const crossCheck = (s: ConnectionSettings): Either.Either<ConnectionSettings, Co
       `${env}: ${
         env === "STPP_RETRY_BUDGET_COST" ? s.retryBudgetCost : s.retryBudgetTimeoutCost
       } is more than STPP_RETRY_BUDGET (${s.retryBudget}), so no retry could ever be paid; allowed: at most STPP_RETRY_BUDGET, or STPP_RETRY_BUDGET=0 for no shared budget`
-=======
+    ))
+  }
   if (Duration.greaterThan(s.dnsHedgeMinDelay, s.dnsHedgeMaxDelay)) {
     return Either.left(ConfigError.InvalidData(
       ["STPP_DNS_HEDGE_MIN_DELAY"],
       `STPP_DNS_HEDGE_MIN_DELAY: ${Duration.format(s.dnsHedgeMinDelay)} is longer than STPP_DNS_HEDGE_MAX_DELAY (${
         Duration.format(s.dnsHedgeMaxDelay)
       }); allowed: at most STPP_DNS_HEDGE_MAX_DELAY`
->>>>>>> main
     ))
   }
   if (s.trustStore === "only" && s.caFiles.length === 0) {
