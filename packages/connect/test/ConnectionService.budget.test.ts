@@ -98,14 +98,17 @@ describe("ConnectionService retry budget (real sockets)", () => {
           server.on("connection", () => connections++)
           yield* Effect.acquireRelease(
             Effect.async<void>((resume) => {
-              server.listen(gw.port, DEAD, () => resume(Effect.void))
+              void server.listen(gw.port, DEAD, () => resume(Effect.void))
             }),
-            () => Effect.async<void>((resume) => server.close(() => resume(Effect.void)))
+            () =>
+              Effect.async<void>((resume) => {
+                server.close(() => resume(Effect.void))
+              })
           )
           const back = yield* Clock.currentTimeMillis
           const first = yield* post("C00000001").pipe(
             // a caller refused while the budget is still spent asks again after a short pause
-            Effect.retry(Schedule.intersect(Schedule.spaced("25ms"), Schedule.recurs(40))),
+            Effect.retry(Schedule.intersect(Schedule.spaced("25 millis"), Schedule.recurs(40))),
             Effect.either
           )
           const recovered = (yield* Clock.currentTimeMillis) - back
