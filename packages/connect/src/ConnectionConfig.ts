@@ -88,6 +88,16 @@ export interface ConnectionSettings {
   readonly retryBaseDelay: Duration.Duration
   /** Longest pause between connect attempts. */
   readonly retryMaxDelay: Duration.Duration
+  /** Tokens of the connect retry budget shared by all requests of one service (U1); 0: none. */
+  readonly retryBudget: number
+  /** Tokens a retry takes after a refused, reset or failed connect (U1). */
+  readonly retryBudgetCost: number
+  /** Tokens a retry takes after a connect or handshake time-out (U1). */
+  readonly retryBudgetTimeoutCost: number
+  /** Tokens a successful connect gives back (U1). */
+  readonly retryBudgetRefund: number
+  /** Connects tried at once while the budget is spent (U1). */
+  readonly retryBudgetProbes: number
   /** One DNS query to one server (D3). */
   readonly dnsTimeout: Duration.Duration
   /** Cap on any DNS TTL (D1): never extends a TTL, only shortens it. */
@@ -272,6 +282,15 @@ const crossCheck = (s: ConnectionSettings): Either.Either<ConnectionSettings, Co
       `STPP_RETRY_BASE_DELAY: ${Duration.format(s.retryBaseDelay)} is longer than STPP_RETRY_MAX_DELAY (${
         Duration.format(s.retryMaxDelay)
       }); allowed: at most STPP_RETRY_MAX_DELAY`
+    ))
+  }
+  if (s.retryBudget > 0 && Math.max(s.retryBudgetCost, s.retryBudgetTimeoutCost) > s.retryBudget) {
+    const env = s.retryBudgetCost > s.retryBudget ? "STPP_RETRY_BUDGET_COST" : "STPP_RETRY_BUDGET_TIMEOUT_COST"
+    return Either.left(ConfigError.InvalidData(
+      [env],
+      `${env}: ${
+        env === "STPP_RETRY_BUDGET_COST" ? s.retryBudgetCost : s.retryBudgetTimeoutCost
+      } is more than STPP_RETRY_BUDGET (${s.retryBudget}), so no retry could ever be paid; allowed: at most STPP_RETRY_BUDGET, or STPP_RETRY_BUDGET=0 for no shared budget`
     ))
   }
   if (Duration.greaterThan(s.dnsHedgeMinDelay, s.dnsHedgeMaxDelay)) {

@@ -60,12 +60,59 @@ export class ConnectionClosed extends Data.TaggedError("ConnectionClosed")<{
 }
 
 /**
+ * Connect attempts to this gateway kept failing across the service's requests, and the shared
+ * retry budget (U1, `STPP_RETRY_BUDGET`) is spent: this request's failure was not retried, or it
+ * was not tried at all while the service probes whether the gateway is back. `last` is what failed
+ * last, for this request or, when it made no attempt, for the service.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class RetryBudgetSpent extends Data.TaggedError("RetryBudgetSpent")<{
+  /** The last connect failure seen, e.g. a `ConnectRefused`. */
+  readonly last: DnsError | ConnectPhaseError
+  /** Tokens left in the budget when the request gave up. */
+  readonly tokens: number
+  /** The budget's size (`STPP_RETRY_BUDGET`). */
+  readonly capacity: number
+}> {
+  /** @since 0.1.0 */
+  readonly [TypeId]: TypeId = TypeId
+  get message(): string {
+    return `the shared retry budget is spent (${this.tokens} of ${this.capacity} tokens left): connects to this gateway keep failing; last: ${
+      Redact.string(this.last.message)
+    }`
+  }
+}
+
+/**
+ * The caller's deadline (U2: `STPP_RETRY_TIMEOUT`, counted from when the request was made) came
+ * while it waited for one of the `STPP_MAX_SOCKETS` sockets, or during its last connect attempt.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class DeadlineReached extends Data.TaggedError("DeadlineReached")<{
+  readonly phase: "waiting-for-socket" | "connecting"
+  /** The retry time-out the deadline came from. */
+  readonly timeoutMillis: number
+}> {
+  /** @since 0.1.0 */
+  readonly [TypeId]: TypeId = TypeId
+  get message(): string {
+    return this.phase === "waiting-for-socket"
+      ? `no socket came free within the retry time-out (${this.timeoutMillis} ms)`
+      : `the retry time-out (${this.timeoutMillis} ms) ran out during the connect attempt`
+  }
+}
+
+/**
  * What can end the connect phase with nothing sent.
  *
  * @since 0.1.0
  * @category errors
  */
-export type NotSentCause = DnsError | ConnectPhaseError | ConnectionClosed
+export type NotSentCause = DnsError | ConnectPhaseError | ConnectionClosed | RetryBudgetSpent | DeadlineReached
 
 /**
  * The connect phase failed on every attempt the retry policy allowed; no request byte was written.
@@ -186,12 +233,14 @@ export class OutcomeUnknown extends Data.TaggedError("OutcomeUnknown")<{
  */
 export type RequestError = NotSent | Refused | OutcomeUnknown
 
+const REQUEST_ERROR_TAGS: ReadonlySet<unknown> = new Set(["NotSent", "Refused", "OutcomeUnknown"])
+
 /**
  * @since 0.1.0
  * @category refinements
  */
 export const isRequestError = (u: unknown): u is RequestError =>
-  Predicate.hasProperty(u, TypeId) && (u as { readonly _tag?: unknown })._tag !== "ConnectionClosed"
+  Predicate.hasProperty(u, TypeId) && REQUEST_ERROR_TAGS.has((u as { readonly _tag?: unknown })._tag)
 
 /**
  * Whether `u` is any error of this module, `ConnectionClosed` included.
@@ -199,4 +248,6 @@ export const isRequestError = (u: unknown): u is RequestError =>
  * @since 0.1.0
  * @category refinements
  */
-export const isConnectionError = (u: unknown): u is RequestError | ConnectionClosed => Predicate.hasProperty(u, TypeId)
+export const isConnectionError = (
+  u: unknown
+): u is RequestError | ConnectionClosed | RetryBudgetSpent | DeadlineReached => Predicate.hasProperty(u, TypeId)

@@ -23,6 +23,7 @@ import * as ConnectPhase from "./internal/connectPhase.js"
 import * as Exchange from "./internal/exchange.js"
 import * as Metrics from "./internal/metrics.js"
 import * as Pool from "./internal/pool.js"
+import { RetryBudget } from "./internal/retryBudget.js"
 import * as RedactingLogger from "./RedactingLogger.js"
 import * as Resolver from "./Resolver.js"
 import * as RetryPolicy from "./RetryPolicy.js"
@@ -143,6 +144,15 @@ export const make: Effect.Effect<
     resolver,
     connector,
     policy,
+    // one budget for all requests of this service (U1)
+    budget: new RetryBudget({
+      capacity: settings.retryBudget,
+      cost: settings.retryBudgetCost,
+      timeoutCost: settings.retryBudgetTimeoutCost,
+      refund: settings.retryBudgetRefund,
+      probes: settings.retryBudgetProbes,
+      probeDelayMillis: Duration.toMillis(policy.settings.retryBaseDelay)
+    }),
     pool,
     logDebug
   })
@@ -153,6 +163,7 @@ export const make: Effect.Effect<
     maxSockets: settings.maxSockets,
     maxRetries: policy.settings.maxRetries,
     latestStartMillis: Duration.toMillis(RetryPolicy.latestStart(policy.settings)),
+    retryTimeoutMillis: Duration.toMillis(policy.settings.retryTimeout),
     pool,
     connect,
     logDebug

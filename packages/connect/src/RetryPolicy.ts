@@ -105,7 +105,7 @@ export const backoff = (settings: RetrySettings, retry: number): Duration.Durati
  * The policy's schedule for one request whose first attempt started at `startMillis` (epoch ms
  * from `Clock`). Its input is the error of the failed attempt; it stops at once on an error that
  * `isRetryable` rejects, after `maxRetries` retries, or when no further attempt could finish inside
- * `retryTimeout`.
+ * `retryTimeout`. `isRetryable` is asked last, only when those limits allow a retry.
  *
  * @since 0.1.0
  * @category constructors
@@ -124,7 +124,9 @@ export const schedule = <E>(
         { attempt: retries + 1, elapsed: Duration.millis(elapsed), delay: Duration.zero, error },
         ScheduleDecision.done
       ] as const
-      if (!isRetryable(error) || retries >= settings.maxRetries || elapsed > latest) {
+      // `isRetryable` last: it is asked only for a retry the policy's own limits allow, so that it
+      // may take a token of a shared retry budget (U1)
+      if (retries >= settings.maxRetries || elapsed > latest || !isRetryable(error)) {
         return stop
       }
       const retry = retries + 1
@@ -246,7 +248,9 @@ export const retry = <A, E, R>(
 
 /**
  * `retry` under a policy the caller holds (a service that captured it when it was built), without
- * providing it as a service for each call.
+ * providing it as a service for each call. `startMillis` (`Clock` epoch ms, default now) is when
+ * the budget started: the ConnectionService passes when the caller asked, so that time spent
+ * waiting for a socket counts (U2).
  *
  * @since 0.1.0
  * @category combinators
@@ -254,11 +258,12 @@ export const retry = <A, E, R>(
 export const retryWith = <A, E, R>(
   policy: RetryPolicy["Type"],
   attempt: Effect.Effect<A, E, R>,
-  isRetryable: (error: E) => boolean
+  isRetryable: (error: E) => boolean,
+  startMillis?: number
 ): Effect.Effect<A, E, R> =>
   Effect.gen(function*() {
     const now = Effect.clockWith((clock) => clock.currentTimeMillis)
-    const start = yield* now
+    const start = startMillis ?? (yield* now)
     const latest = Duration.toMillis(latestStart(policy.settings))
     let attempts = 0
     let lastError: { readonly error: E } | undefined

@@ -6,6 +6,7 @@
  * @internal
  */
 import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as ExecutionStrategy from "effect/ExecutionStrategy"
@@ -13,17 +14,21 @@ import * as Exit from "effect/Exit"
 import * as Metric from "effect/Metric"
 import * as Random from "effect/Random"
 import * as Scope from "effect/Scope"
-import { NotSent, Refused } from "../ConnectionError.js"
+import { DeadlineReached, NotSent, Refused } from "../ConnectionError.js"
 import * as Resolver from "../Resolver.js"
 import * as RetryPolicy from "../RetryPolicy.js"
 import * as TlsConnector from "../TlsConnector.js"
 import * as Connection from "./connection.js"
 import { metrics } from "./metrics.js"
 import type { LogDebug, Pool } from "./pool.js"
+import type { RetryBudget } from "./retryBudget.js"
 
-type ConnectFailure = Resolver.DnsError | TlsConnector.TlsConnectError
+type ConnectFailure = Resolver.DnsError | TlsConnector.TlsConnectError | DeadlineReached
 
-const isConnectRetryable = (e: ConnectFailure): boolean => Resolver.isDnsError(e) ? true : TlsConnector.isRetryable(e)
+type RetryableFailure = Resolver.DnsError | TlsConnector.ConnectPhaseError
+
+const isConnectRetryable = (e: ConnectFailure): e is RetryableFailure =>
+  Resolver.isDnsError(e) ? true : TlsConnector.isRetryable(e)
 
 /** The connect attempts one request made, and the address last tried. @internal */
 export interface Attempts {
@@ -31,11 +36,15 @@ export interface Attempts {
   address: string | undefined
 }
 
-/** @internal */
+/**
+ * @internal
+ * `askedAt`: when the caller asked (Clock epoch ms); the retry time-out counts from there (U2).
+ */
 export type Connect = (
   state: Attempts,
   reference: string | undefined,
-  traced: boolean
+  traced: boolean,
+  askedAt: number
 ) => Effect.Effect<Connection.Pooled, NotSent | Refused>
 
 /** @internal */
@@ -46,17 +55,33 @@ export interface Options {
   readonly resolver: Resolver.Resolver["Type"]
   readonly connector: TlsConnector.TlsConnector["Type"]
   readonly policy: RetryPolicy.RetryPolicy["Type"]
+  readonly budget: RetryBudget
   readonly pool: Pool
   readonly logDebug: LogDebug
 }
 
 /** @internal */
 export const make = (options: Options): Connect => {
-  const { connector, host, logDebug, policy, pool, port, resolver } = options
+  const { budget, connector, host, logDebug, policy, pool, port, resolver } = options
   const maxRequestsRange = Connection.maxRequestsRange(options.keepAliveMaxRequests)
+  const retryTimeoutMillis = Duration.toMillis(policy.settings.retryTimeout)
+  const connectTimeoutMillis = Duration.toMillis(policy.settings.connectTimeout)
 
-  /** One connect attempt: resolve, then TCP + verified TLS to the address DNS names now. */
-  const connectOnce = (state: Attempts, traced: boolean) =>
+  /**
+   * One connect attempt: resolve, then TCP + verified TLS to the address DNS names now. An attempt
+   * that could not end by the caller's deadline by itself (a first one, after waiting for a socket)
+   * is cut there (U2).
+   */
+  const connectOnce = (state: Attempts, traced: boolean, deadline: number) =>
+    Effect.flatMap(Clock.currentTimeMillis, (now) =>
+      deadline - now >= connectTimeoutMillis
+        ? attemptOnce(state, traced)
+        : Effect.timeoutFail(attemptOnce(state, traced), {
+          duration: Duration.millis(Math.max(0, deadline - now)),
+          onTimeout: () => new DeadlineReached({ phase: "connecting", timeoutMillis: retryTimeoutMillis })
+        }))
+
+  const attemptOnce = (state: Attempts, traced: boolean) =>
     Effect.gen(function*() {
       state.attempts++
       yield* Metric.increment(metrics.attempts)
@@ -80,7 +105,10 @@ export const make = (options: Options): Connect => {
           .pipe(Effect.zipRight(
             isConnectRetryable(e)
               // the load balancer may already name another address: ask DNS again next time
-              ? resolver.invalidate(host).pipe(
+              ? Effect.suspend(() => {
+                budget.failed(e)
+                return resolver.invalidate(host)
+              }).pipe(
                 Effect.zipRight(Metric.increment(Metric.tagged(metrics.retries, "reason", e._tag)))
               )
               : Effect.void
@@ -98,11 +126,35 @@ export const make = (options: Options): Connect => {
           : effect
     )
 
-  return (state, reference, traced) =>
+  return (state, reference, traced, askedAt) =>
     Effect.gen(function*() {
       const t0 = yield* Clock.currentTimeMillis
-      const result = yield* Effect.either(RetryPolicy.retryWith(policy, connectOnce(state, traced), isConnectRetryable))
+      const admitted = yield* Effect.either(budget.admit(t0))
+      if (Either.isLeft(admitted)) {
+        return yield* Effect.fail(
+          new NotSent({
+            host,
+            attempts: state.attempts,
+            elapsedMillis: (yield* Clock.currentTimeMillis) - t0,
+            cause: admitted.left,
+            address: state.address,
+            reference
+          })
+        )
+      }
+      // the budget's refusal of a retry, seen by this request
+      let refused = false
+      const retryable = (e: ConnectFailure) => {
+        if (!isConnectRetryable(e)) return false
+        if (budget.allowRetry(e)) return true
+        refused = true
+        return false
+      }
+      const result = yield* Effect.either(
+        RetryPolicy.retryWith(policy, connectOnce(state, traced, askedAt + retryTimeoutMillis), retryable, askedAt)
+      )
       const t1 = yield* Clock.currentTimeMillis
+      budget.ended(admitted.right, Either.isRight(result), t1)
       if (Either.isRight(result)) {
         yield* Metric.update(metrics.connectLatency, t1 - t0)
         return result.right
@@ -113,12 +165,13 @@ export const make = (options: Options): Connect => {
           new Refused({ host, address: e.address, cause: e, attempts: state.attempts, reference })
         )
       }
+      const spent = refused && isConnectRetryable(e) ? budget.spentError(e) : undefined
       return yield* Effect.fail(
         new NotSent({
           host,
           attempts: state.attempts,
           elapsedMillis: t1 - t0,
-          cause: e,
+          cause: spent ?? e,
           address: state.address,
           reference
         })

@@ -11,7 +11,7 @@ import type * as Exit from "effect/Exit"
 import { constVoid } from "effect/Function"
 import type * as MetricLabel from "effect/MetricLabel"
 import * as Redacted from "effect/Redacted"
-import { ConnectionClosed, NotSent, OutcomeUnknown, type RequestError } from "../ConnectionError.js"
+import { ConnectionClosed, DeadlineReached, NotSent, OutcomeUnknown, type RequestError } from "../ConnectionError.js"
 import type { GatewayRequest, GatewayResponse } from "../ConnectionService.js"
 import type { Pooled } from "./connection.js"
 import type { Attempts, Connect } from "./connectPhase.js"
@@ -28,8 +28,10 @@ export interface Wiring {
   readonly ioTimeoutMillis: number
   readonly maxSockets: number
   readonly maxRetries: number
-  /** No connect attempt starts later than this after the first (R2). */
+  /** No connect attempt starts later than this after the caller asked (R2, U2). */
   readonly latestStartMillis: number
+  /** Every caller hears within this, counted from when it asked, while nothing was sent (U2). */
+  readonly retryTimeoutMillis: number
   readonly pool: Pool
   readonly connect: Connect
   readonly logDebug: LogDebug
@@ -71,6 +73,8 @@ interface RequestContext {
   readonly request: GatewayRequest
   readonly built: Http.Built
   readonly started: number
+  /** When the caller asked: its retry time-out counts from here (U2). */
+  readonly asked: number
   readonly state: Attempts
   readonly clock: Clock.Clock
   readonly traced: boolean
@@ -193,7 +197,7 @@ const conclude = (
     })),
     Effect.zipRight(
       // A fresh connection that closed before taking a byte counts against the connect budget (R1, R2).
-      !reused && (ctx.state.attempts > w.maxRetries || now - ctx.started > w.latestStartMillis)
+      !reused && (ctx.state.attempts > w.maxRetries || now - ctx.asked > w.latestStartMillis)
         ? closedBeforeWrite(
           w,
           ctx,
@@ -221,7 +225,7 @@ const rounds = (w: Wiring, ctx: RequestContext, n: number): Effect.Effect<Gatewa
     : Effect.flatMap(w.pool.takeIdle(ctx.clock.unsafeCurrentTimeMillis()), (idleConnection) =>
       Effect.flatMap(
         idleConnection === undefined
-          ? w.connect(ctx.state, ctx.request.reference, ctx.traced)
+          ? w.connect(ctx.state, ctx.request.reference, ctx.traced, ctx.asked)
           : Effect.succeed(idleConnection),
         (p) =>
           Effect.flatMap(
@@ -238,9 +242,15 @@ const rounds = (w: Wiring, ctx: RequestContext, n: number): Effect.Effect<Gatewa
  * plain code (the warm path); otherwise the general path runs (`rounds`). A class rather than
  * closures: this runs for every request.
  */
-class Flight implements Http.Listener, Permits.Grantee, RequestContext {
+class Flight implements Http.Listener, Permits.Grantee, RequestContext, Http.Expiring {
   /** Holds one of the `maxSockets` permits. */
   held = false
+  /** Where it sits in the pool's deadlines while it waits for a permit (-1 when not there). */
+  slot = -1
+  /** When it was asked for (U2). */
+  readonly asked: number
+  /** While it waits for a permit: when it gives up (U2). */
+  deadline = 0
   /** Its metrics are written. */
   recorded = false
   readonly built: Http.Built
@@ -263,6 +273,32 @@ class Flight implements Http.Listener, Permits.Grantee, RequestContext {
     readonly labels: ReadonlyArray<MetricLabel.MetricLabel>
   ) {
     this.built = buildRequest(w.defaultPath, request)
+    this.asked = clock.unsafeCurrentTimeMillis()
+  }
+
+  /** Waiting for a permit until the caller's deadline (U2): swept by the pool's housekeeper. */
+  waitWithDeadline(): void {
+    if (this.held) return
+    this.deadline = this.asked + this.w.retryTimeoutMillis
+    this.w.pool.deadlines.add(this)
+  }
+
+  /** The caller's deadline came while it waited for a permit: it hears `NotSent` now (U2). */
+  expire(): void {
+    if (this.held) return
+    this.withdraw()
+    this.withdraw = constVoid
+    const now = this.clock.unsafeCurrentTimeMillis()
+    this.resume(Effect.fail(
+      new NotSent({
+        host: this.w.host,
+        attempts: 0,
+        elapsedMillis: now - this.asked,
+        cause: new DeadlineReached({ phase: "waiting-for-socket", timeoutMillis: this.w.retryTimeoutMillis }),
+        address: undefined,
+        reference: this.request.reference
+      })
+    ))
   }
 
   /** The connect attempts made and the address last tried: the flight itself (no object more per request). */
@@ -273,6 +309,7 @@ class Flight implements Http.Listener, Permits.Grantee, RequestContext {
   granted(): void {
     this.held = true
     this.withdraw = constVoid
+    if (this.slot >= 0) this.w.pool.deadlines.delete(this)
     const now = this.clock.unsafeCurrentTimeMillis()
     this.started = now
     const p = this.warm ? this.w.pool.takeFresh(now) : undefined
@@ -326,6 +363,7 @@ class Flight implements Http.Listener, Permits.Grantee, RequestContext {
     let closing: Effect.Effect<void> = Effect.void
     if (!this.held) {
       this.withdraw()
+      if (this.slot >= 0) this.w.pool.deadlines.delete(this)
     } else if (this.exchange !== undefined) {
       const running = this.exchange
       this.exchange = undefined
@@ -363,6 +401,7 @@ export const run = (
     Effect.async<GatewayResponse, RequestError>((resume) => {
       flight.resume = resume
       flight.withdraw = w.pool.permits.request(flight)
+      flight.waitWithDeadline()
     }),
     (exit) => flight.exit(exit)
   )

@@ -188,19 +188,25 @@ export class Interrupted extends Error {
 const concat = (chunks: Array<Buffer>, size: number): Uint8Array =>
   chunks.length === 1 ? chunks[0] : chunks.length === 0 ? new Uint8Array(0) : Buffer.concat(chunks, size)
 
+/** What `Deadlines` expires: an exchange past its IO deadline, a caller waiting for a socket past its own (U2). @internal */
+export interface Expiring extends Slotted {
+  readonly deadline: number
+  readonly expire: () => void
+}
+
 /**
- * Exchanges in flight with their IO deadlines, swept by the pool's housekeeper on Clock (`Slots`,
- * not a `Set`: see there why). Each one added is told to `notify`, which wakes the housekeeper
- * when this deadline comes before the one it sleeps until.
+ * Exchanges in flight with their IO deadlines, and callers waiting for a socket with theirs, swept
+ * by the pool's housekeeper on Clock (`Slots`, not a `Set`: see there why). Each one added is told
+ * to `notify`, which wakes the housekeeper when this deadline comes before the one it sleeps until.
  *
  * @internal
  */
-export class Deadlines extends Slots<Exchange> {
+export class Deadlines extends Slots<Expiring> {
   constructor(private readonly notify: (deadline: number) => void = () => undefined) {
     super()
   }
 
-  override add(exchange: Exchange): void {
+  override add(exchange: Expiring): void {
     super.add(exchange)
     this.notify(exchange.deadline)
   }

@@ -21,6 +21,12 @@ export const metrics = {
   requests: Metric.counter("stpp_requests_total", { incremental: true }),
   /** Connections retired, tagged by `reason` (dns-ttl-expired, idle, closed, max-requests, failed). */
   retired: Metric.counter("stpp_connections_retired_total", { incremental: true }),
+  /** Tokens left in the shared connect retry budget (U1); the last service to change it sets it. */
+  budgetTokens: Metric.gauge("stpp_retry_budget_tokens"),
+  /** Requests that ended `NotSent` because the retry budget was spent (U1). */
+  budgetSpent: Metric.counter("stpp_retry_budget_spent_total", { incremental: true }),
+  /** Probe connects made while the retry budget was spent (U1). */
+  budgetProbes: Metric.counter("stpp_retry_budget_probes_total", { incremental: true }),
   /** DNS queries sent to a further server because the others had not answered within the hedge delay (U3). */
   dnsHedges: Metric.counter("stpp_dns_hedges_total", { incremental: true }),
   /** DNS lookups answered by a server asked by a hedge (U3). */

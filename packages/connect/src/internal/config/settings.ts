@@ -75,6 +75,50 @@ export const settings = [
     description: "Longest pause between connect attempts",
     parse: durationSetting(ms(0), Duration.minutes(1))
   } satisfies Setting<"retryMaxDelay">,
+  // U1: the AWS SDKs' retry quota (aws-sdk-js-v3 middleware-retry: 500 tokens, a retry costs 5, a
+  // time-out 10, a success refunds 1) with gRPC's probing below it (retry_throttle.cc: tokens back to half).
+  {
+    key: "retryBudget",
+    env: "STPP_RETRY_BUDGET",
+    default: "500",
+    allowed: "a whole number of tokens from 0 to 1000000 (0: no shared budget)",
+    description:
+      "Connect retries shared by all requests of one service: each retry takes tokens, each successful connect refunds some; when spent, nothing is retried and few probes run (U1)",
+    parse: intSetting(0, 1_000_000)
+  } satisfies Setting<"retryBudget">,
+  {
+    key: "retryBudgetCost",
+    env: "STPP_RETRY_BUDGET_COST",
+    default: "5",
+    allowed: "a whole number from 1 to 1000000",
+    description: "Tokens a retry after a refused, reset or failed connect takes (U1)",
+    parse: intSetting(1, 1_000_000)
+  } satisfies Setting<"retryBudgetCost">,
+  {
+    key: "retryBudgetTimeoutCost",
+    env: "STPP_RETRY_BUDGET_TIMEOUT_COST",
+    default: "10",
+    allowed: "a whole number from 1 to 1000000",
+    description: "Tokens a retry after a connect or handshake time-out takes (U1)",
+    parse: intSetting(1, 1_000_000)
+  } satisfies Setting<"retryBudgetTimeoutCost">,
+  {
+    key: "retryBudgetRefund",
+    env: "STPP_RETRY_BUDGET_REFUND",
+    default: "1",
+    allowed: "a whole number from 0 to 1000000",
+    description: "Tokens a successful connect gives back, up to STPP_RETRY_BUDGET (U1)",
+    parse: intSetting(0, 1_000_000)
+  } satisfies Setting<"retryBudgetRefund">,
+  {
+    key: "retryBudgetProbes",
+    env: "STPP_RETRY_BUDGET_PROBES",
+    default: "2",
+    allowed: "a whole number from 1 to 64",
+    description:
+      "While the budget is spent: connects tried at once, one round per STPP_RETRY_BASE_DELAY; other requests wait for their outcome or fail fast (U1)",
+    parse: intSetting(1, 64)
+  } satisfies Setting<"retryBudgetProbes">,
   {
     key: "dnsTimeout",
     env: "STPP_DNS_TIMEOUT",
