@@ -484,6 +484,11 @@ export const install = (
       colors: options.colors,
       floor: live && !config.allowLiveDebug ? LogLevel.Info : undefined
     })
+    // The library's own logger and STPP_LOG_LEVEL apply only where the app installed no logger of
+    // its own (the set is still Effect's default) or a sink was asked for; otherwise the app's
+    // loggers are only wrapped.
+    const appOwned = options.sink === undefined &&
+      (yield* FiberRef.get(FiberRef.currentLoggers).pipe(Effect.map(hasAppLogger)))
     yield* Effect.locallyScopedWith(FiberRef.currentLoggers, (loggers) => {
       let next = HashSet.empty<Logger.Logger<unknown, unknown>>()
       for (const l of loggers) {
@@ -491,9 +496,9 @@ export const install = (
         if (l === Logger.defaultLogger || ownLoggers.has(l)) continue
         next = HashSet.add(next, redacting(l, redactOptions))
       }
-      return HashSet.add(next, ours)
+      return appOwned ? next : HashSet.add(next, ours)
     })
-    yield* Effect.locallyScoped(FiberRef.currentMinimumLogLevel, level)
+    if (!appOwned) yield* Effect.locallyScoped(FiberRef.currentMinimumLogLevel, level)
     const tracer = yield* Effect.tracer
     yield* Effect.withTracerScoped(redactingTracer(tracer, redactOptions))
     if (live && verbose) {
@@ -503,6 +508,14 @@ export const install = (
       )
     }
   })
+
+// True when the logger set holds a logger that is neither Effect's default nor one of ours.
+const hasAppLogger = (loggers: HashSet.HashSet<Logger.Logger<unknown, any>>): boolean => {
+  for (const l of loggers) {
+    if (l !== Logger.defaultLogger && !ownLoggers.has(l)) return true
+  }
+  return false
+}
 
 /**
  * The layer with a chosen sink or format (the CLI writes to standard error; tests to memory).
