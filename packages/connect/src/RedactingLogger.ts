@@ -510,7 +510,7 @@ export const install = (
   })
 
 // True when the logger set holds a logger that is neither Effect's default nor one of ours.
-const hasAppLogger = (loggers: HashSet.HashSet<Logger.Logger<unknown, any>>): boolean => {
+const hasAppLogger = (loggers: HashSet.HashSet<Logger.Logger<unknown, unknown>>): boolean => {
   for (const l of loggers) {
     if (l !== Logger.defaultLogger && !ownLoggers.has(l)) return true
   }

@@ -101,7 +101,10 @@ describe("redaction under an app's tracer and logger (E2)", () => {
       const sim = yield* Simulator.start({ username: USERNAME, password: PASSWORD })
       const lines: Array<{ level: string; text: string }> = []
       const appLogger = Logger.make(({ annotations, cause, logLevel, message }) => {
-        lines.push({ level: logLevel.label, text: JSON.stringify({ message, annotations: [...annotations], cause: String(cause) }) })
+        lines.push({
+          level: logLevel.label,
+          text: JSON.stringify({ message, annotations: [...annotations], cause: String(cause) })
+        })
       })
       yield* requests.pipe(
         Effect.tap(() => Effect.logWarning("app: payments done")),
