@@ -567,6 +567,11 @@ export const install = (
       panMask: config.panMask,
       floor: live && !config.allowLiveDebug ? LogLevel.Info : LogLevel.All
     })
+    // The library's own logger and STPP_LOG_LEVEL apply only where the app installed no logger of
+    // its own (the set is still Effect's default) or a sink was asked for; otherwise the app's
+    // loggers are only wrapped.
+    const appOwned = options.sink === undefined &&
+      (yield* FiberRef.get(FiberRef.currentLoggers).pipe(Effect.map(hasAppLogger)))
     yield* Effect.locallyScopedWith(installs, HashSet.add(entry))
     yield* Effect.locallyScopedWith(FiberRef.currentLoggers, (loggers) => {
       let next = HashSet.empty<Logger.Logger<unknown, unknown>>()
@@ -575,9 +580,10 @@ export const install = (
         if (l === Logger.defaultLogger || ownLoggers.has(l)) continue
         next = HashSet.add(next, redacting(l, redactOptions))
       }
+      return appOwned ? next : HashSet.add(next, ours)
       return HashSet.add(next, sharedLogger)
     })
-    yield* Effect.locallyScoped(FiberRef.currentMinimumLogLevel, level)
+    if (!appOwned) yield* Effect.locallyScoped(FiberRef.currentMinimumLogLevel, level)
     const tracer = yield* Effect.tracer
     if (!innerTracers.has(tracer)) yield* Effect.withTracerScoped(redactingTracer(tracer, redactOptions))
     if (live && verbose) {
@@ -587,6 +593,14 @@ export const install = (
       )
     }
   })
+
+// True when the logger set holds a logger that is neither Effect's default nor one of ours.
+const hasAppLogger = (loggers: HashSet.HashSet<Logger.Logger<unknown, unknown>>): boolean => {
+  for (const l of loggers) {
+    if (l !== Logger.defaultLogger && !ownLoggers.has(l)) return true
+  }
+  return false
+}
 
 /**
  * The layer with a chosen sink or format (the CLI writes to standard error; tests to memory).
