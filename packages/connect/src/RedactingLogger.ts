@@ -580,8 +580,7 @@ export const install = (
         if (l === Logger.defaultLogger || ownLoggers.has(l)) continue
         next = HashSet.add(next, redacting(l, redactOptions))
       }
-      return appOwned ? next : HashSet.add(next, ours)
-      return HashSet.add(next, sharedLogger)
+      return appOwned ? next : HashSet.add(next, sharedLogger)
     })
     if (!appOwned) yield* Effect.locallyScoped(FiberRef.currentMinimumLogLevel, level)
     const tracer = yield* Effect.tracer
