@@ -593,10 +593,11 @@ export const install = (
     }
   })
 
-// True when the logger set holds a logger that is neither Effect's default nor one of ours.
+// True when the logger set holds a logger that is not Effect's default pair (the console logger and
+// the one that turns log lines into span events) nor one of ours.
 const hasAppLogger = (loggers: HashSet.HashSet<Logger.Logger<unknown, unknown>>): boolean => {
   for (const l of loggers) {
-    if (l !== Logger.defaultLogger && !ownLoggers.has(l)) return true
+    if (l !== Logger.defaultLogger && l !== Logger.tracerLogger && !ownLoggers.has(l)) return true
   }
   return false
 }
