@@ -7,7 +7,10 @@
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
+import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
+import type * as AST from "effect/SchemaAST"
+import * as SchemaFast from "./internal/schemaFast.js"
 import * as Requests from "./Requests.js"
 
 /**
@@ -74,12 +77,18 @@ const fail = (
     issue: new ParseResult.Pointer(path, actual, new ParseResult.Type(Schema.Never.ast, actual, message))
   })
 
+// A card field encodes to its value when it holds a string (what Schema.Redacted(Schema.String) does).
+const cardFields = new Map<AST.AST, SchemaFast.FieldEncoder>([[
+  Requests.CardField.ast,
+  (u) => Redacted.isRedacted(u) && typeof Redacted.value(u) === "string" ? Redacted.value(u) : SchemaFast.NO
+]])
+
 // One encoder per request schema, built on first use rather than on every item.
 const encoders = new Map<Schema.Schema.AnyNoContext, (u: unknown) => Either.Either<unknown, ParseResult.ParseError>>()
 const encoderFor = (schema: Schema.Schema.AnyNoContext) => {
   let encoder = encoders.get(schema)
   if (encoder === undefined) {
-    encoder = Schema.encodeUnknownEither(schema, { onExcessProperty: "error" })
+    encoder = SchemaFast.structEncoder(schema, cardFields)
     encoders.set(schema, encoder)
   }
   return encoder
@@ -89,47 +98,73 @@ const encodeItem = (
   item: Requests.Request,
   index: number,
   options: EncodeOptions
-): Effect.Effect<Record<string, unknown>, ParseResult.ParseError> =>
-  Effect.gen(function*() {
-    const types = Array.isArray(item.requesttypedescriptions) ? item.requesttypedescriptions : []
-    const schema = Requests.schemaFor(types)
-    if (schema === undefined) {
-      return yield* fail(
-        ["request", index, "requesttypedescriptions"],
-        types,
-        `not a modelled request type or chain (allowed: one type, or ${
-          Requests.CHAINS.map((c) => c.join("+")).join(", ")
-        })`
-      )
-    }
-    // An unknown property is an error naming it, never dropped: extraFields is the named way in.
-    const encoded = yield* encoderFor(schema)(item).pipe(
-      Effect.mapError((e) =>
-        new ParseResult.ParseError({ issue: new ParseResult.Pointer(["request", index], item, e.issue) })
-      )
+): Either.Either<Record<string, unknown>, ParseResult.ParseError> => {
+  const types = Array.isArray(item.requesttypedescriptions) ? item.requesttypedescriptions : []
+  const schema = Requests.schemaFor(types)
+  if (schema === undefined) {
+    return Either.left(fail(
+      ["request", index, "requesttypedescriptions"],
+      types,
+      `not a modelled request type or chain (allowed: one type, or ${
+        Requests.CHAINS.map((c) => c.join("+")).join(", ")
+      })`
+    ))
+  }
+  // An unknown property is an error naming it, never dropped: extraFields is the named way in.
+  const encoded = encoderFor(schema)(item)
+  if (Either.isLeft(encoded)) {
+    return Either.left(
+      new ParseResult.ParseError({ issue: new ParseResult.Pointer(["request", index], item, encoded.left.issue) })
     )
-    const { extraFields, ...fields } = encoded as Record<string, unknown> & {
-      readonly extraFields?: Readonly<Record<string, unknown>>
-    }
-    const out: Record<string, unknown> = { ...fields }
-    const updates = out.updates as Record<string, unknown> | undefined
-    if (updates !== undefined && "baseamount" in updates) {
-      const { baseamount, ...rest } = updates
-      out.updates = { settlebaseamount: baseamount, ...rest }
-    }
-    for (const [key, value] of Object.entries(extraFields ?? {})) {
+  }
+  const { extraFields, ...out } = encoded.right as Record<string, unknown> & {
+    readonly extraFields?: Readonly<Record<string, unknown>>
+  }
+  const updates = out.updates as Record<string, unknown> | undefined
+  if (updates !== undefined && "baseamount" in updates) {
+    const { baseamount, ...rest } = updates
+    out.updates = { settlebaseamount: baseamount, ...rest }
+  }
+  if (extraFields !== undefined) {
+    for (const key of Object.keys(extraFields)) {
       if (Requests.KNOWN_FIELDS.has(key) || key in out) {
-        return yield* fail(
+        return Either.left(fail(
           ["request", index, "extraFields", key],
           key,
           `"${key}" is a typed field: set it directly, not through extraFields`
-        )
+        ))
       }
-      out[key] = value
+      out[key] = extraFields[key]
     }
-    if (options.requestreference !== undefined) out.requestreference = options.requestreference
-    return out
-  })
+  }
+  if (options.requestreference !== undefined) out.requestreference = options.requestreference
+  return Either.right(out)
+}
+
+/**
+ * {@link encode} as an `Either`, for callers that encode on a hot path without a fiber step.
+ *
+ * @since 0.1.0
+ * @category encoding
+ */
+export const encodeEither = (
+  envelope: RequestEnvelope,
+  options: EncodeOptions = {}
+): Either.Either<string, ParseResult.ParseError> => {
+  const items: Array<Record<string, unknown>> = []
+  for (let i = 0; i < envelope.request.length; i++) {
+    const item = encodeItem(envelope.request[i], i, options)
+    if (Either.isLeft(item)) return Either.left(item.left)
+    items.push(item.right)
+  }
+  const library = options.libraryversion === undefined ? LIBRARY_VERSION : options.libraryversion
+  return Either.right(JSON.stringify({
+    alias: envelope.alias,
+    version: VERSION,
+    request: items,
+    ...(library === false ? {} : { libraryversion: library })
+  }))
+}
 
 /**
  * Encodes an envelope into its wire JSON text: each item by its own type's schema (an unknown
@@ -142,18 +177,7 @@ const encodeItem = (
 export const encode = (
   envelope: RequestEnvelope,
   options: EncodeOptions = {}
-): Effect.Effect<string, ParseResult.ParseError> =>
-  Effect.gen(function*() {
-    const items: Array<Record<string, unknown>> = []
-    for (let i = 0; i < envelope.request.length; i++) items.push(yield* encodeItem(envelope.request[i], i, options))
-    const library = options.libraryversion === undefined ? LIBRARY_VERSION : options.libraryversion
-    return JSON.stringify({
-      alias: envelope.alias,
-      version: VERSION,
-      request: items,
-      ...(library === false ? {} : { libraryversion: library })
-    })
-  })
+): Effect.Effect<string, ParseResult.ParseError> => encodeEither(envelope, options)
 
 /**
  * Builds an envelope.

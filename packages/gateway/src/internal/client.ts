@@ -37,6 +37,9 @@ export interface Client extends Sender {
   readonly results: Results
 }
 
+const missingSite = (reference: string) =>
+  Effect.fail(new InvalidRequest({ fields: ["sitereference (set STPP_SITE_REFERENCE)"], reference }))
+
 const withSite = <R extends { readonly sitereference?: string | undefined }>(
   client: Client,
   input: R,
@@ -44,7 +47,7 @@ const withSite = <R extends { readonly sitereference?: string | undefined }>(
 ): Effect.Effect<R & { readonly sitereference: string }, InvalidRequestT> => {
   const site = input.sitereference ?? client.sitereference
   return site === undefined
-    ? Effect.fail(new InvalidRequest({ fields: ["sitereference (set STPP_SITE_REFERENCE)"], reference }))
+    ? missingSite(reference)
     : Effect.succeed({ ...input, sitereference: site })
 }
 
@@ -67,12 +70,17 @@ const authLike = (
   type: "AUTH" | "ACCOUNTCHECK",
   input: AuthInput
 ): Effect.Effect<AuthOutcome, GatewayError> =>
-  Effect.gen(function*() {
-    const reference = yield* makeReference
-    const full = yield* withSite(client, input, reference)
-    const request = { ...full, requesttypedescriptions: [type] } as Requests.Auth | Requests.AccountCheck
-    const item = yield* one(client, reference, request, AUTH_ANSWERS)
-    return Option.getOrThrow(client.results.outcome(item, reference, false))
+  // flatMap rather than a generator: this is every payment's path (P1)
+  Effect.flatMap(makeReference, (reference) => {
+    const site = input.sitereference ?? client.sitereference
+    if (site === undefined) return missingSite(reference)
+    const request = { ...input, sitereference: site, requesttypedescriptions: [type] } as
+      | Requests.Auth
+      | Requests.AccountCheck
+    return Effect.map(
+      one(client, reference, request, AUTH_ANSWERS),
+      (item) => Option.getOrThrow(client.results.outcome(item, reference, false))
+    )
   })
 
 const simple = <R extends { readonly sitereference?: string | undefined }, A>(

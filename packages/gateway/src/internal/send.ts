@@ -14,7 +14,6 @@ import * as Either from "effect/Either"
 import * as FiberRef from "effect/FiberRef"
 import * as ParseResult from "effect/ParseResult"
 import type * as Redacted from "effect/Redacted"
-import * as Schema from "effect/Schema"
 import * as Tracer from "effect/Tracer"
 import * as Envelope from "../Envelope.js"
 import type { Sent } from "../GatewayClient.js"
@@ -34,6 +33,7 @@ import type {
 import type * as Requests from "../Requests.js"
 import * as Responses from "../Responses.js"
 import type { CredentialsFrom, Variables } from "./errorCode.js"
+import * as SchemaFast from "./schemaFast.js"
 import { wireRequest } from "./wire.js"
 
 /**
@@ -66,7 +66,7 @@ export const pathsOf = (error: ParseResult.ParseError): ReadonlyArray<string> =>
   return Array.from(new Set(paths))
 }
 
-const decodeEnvelope = Schema.decodeUnknownEither(Responses.ResponseEnvelope)
+const decodeEnvelope = SchemaFast.decoder(Responses.ResponseEnvelope)
 const textDecoder = new TextDecoder("utf-8", { fatal: false })
 
 /** The envelope in an HTTP 200 body, answering `reference` with one item per processed type. */
@@ -74,41 +74,71 @@ const envelopeOf = (
   response: ConnectionService.GatewayResponse,
   reference: string,
   requests: Requests1
-): Effect.Effect<Responses.ResponseEnvelope, ResponseError> =>
-  Effect.gen(function*() {
-    const { address } = response
-    let json: unknown
-    try {
-      json = JSON.parse(textDecoder.decode(response.body))
-    } catch {
-      return yield* new MalformedResponse({ reason: "not-json", paths: [], address, reference })
-    }
-    const decoded = decodeEnvelope(json)
-    if (Either.isLeft(decoded)) {
-      return yield* new MalformedResponse({
-        reason: "not-an-envelope",
-        paths: pathsOf(decoded.left),
-        address,
-        reference
+): Either.Either<Responses.ResponseEnvelope, ResponseError> => {
+  // Synchronous on purpose: this runs on every answer (P1), an Either needs no fiber steps.
+  const { address } = response
+  let json: unknown
+  try {
+    json = JSON.parse(textDecoder.decode(response.body))
+  } catch {
+    return Either.left(new MalformedResponse({ reason: "not-json", paths: [], address, reference }))
+  }
+  const decoded = decodeEnvelope(json)
+  if (Either.isLeft(decoded)) {
+    return Either.left(
+      new MalformedResponse({ reason: "not-an-envelope", paths: pathsOf(decoded.left), address, reference })
+    )
+  }
+  const envelope = decoded.right
+  if (envelope.requestreference !== reference) {
+    return Either.left(new ReferenceMismatch({ sent: reference, received: envelope.requestreference, address }))
+  }
+  const echoed = envelope.response.find((i) => i.requestreference !== undefined && i.requestreference !== reference)
+  if (echoed?.requestreference !== undefined) {
+    return Either.left(new ReferenceMismatch({ sent: reference, received: echoed.requestreference, address }))
+  }
+  // One item per processed type: a chain answers 1..n items; a whole-envelope error answers one.
+  const types = requests.reduce((n, r) => n + r.requesttypedescriptions.length, 0)
+  const n = envelope.response.length
+  const wholeEnvelopeError = n === 1 && envelope.response[0].requesttypedescription === "ERROR"
+  if (n === 0 || n > types || (n < requests.length && !wholeEnvelopeError)) {
+    return Either.left(new MalformedResponse({ reason: "wrong-number-of-responses", paths: [], address, reference }))
+  }
+  return Either.right(envelope)
+}
+
+/** What came back for one sent envelope: the checked envelope, or why it is not one. */
+const answerOf = (
+  sender: Sender,
+  reference: string,
+  requests: Requests1,
+  response: ConnectionService.GatewayResponse
+): Either.Either<Sent, UnauthenticatedT | ResponseError> => {
+  const { address } = response
+  // Bad Basic-auth credentials: an HTML 401 page, nothing processed (G2).
+  if (response.status === 401) {
+    return Either.left(
+      new Unauthenticated({
+        code: "401",
+        username: sender.username,
+        reference,
+        credentialsFrom: sender.credentialsFrom,
+        variables: sender.variables,
+        httpStatus: 401
       })
-    }
-    const envelope = decoded.right
-    if (envelope.requestreference !== reference) {
-      return yield* new ReferenceMismatch({ sent: reference, received: envelope.requestreference, address })
-    }
-    const echoed = envelope.response.find((i) => i.requestreference !== undefined && i.requestreference !== reference)
-    if (echoed?.requestreference !== undefined) {
-      return yield* new ReferenceMismatch({ sent: reference, received: echoed.requestreference, address })
-    }
-    // One item per processed type: a chain answers 1..n items; a whole-envelope error answers one.
-    const types = requests.reduce((n, r) => n + r.requesttypedescriptions.length, 0)
-    const n = envelope.response.length
-    const wholeEnvelopeError = n === 1 && envelope.response[0].requesttypedescription === "ERROR"
-    if (n === 0 || n > types || (n < requests.length && !wholeEnvelopeError)) {
-      return yield* new MalformedResponse({ reason: "wrong-number-of-responses", paths: [], address, reference })
-    }
-    return envelope
-  })
+    )
+  }
+  if (response.status !== 200) {
+    return Either.left(new HttpStatusError({ status: response.status, address, reference }))
+  }
+  return Either.map(envelopeOf(response, reference, requests), (envelope) => ({
+    reference,
+    envelope,
+    address,
+    attempts: response.attempts,
+    elapsedMillis: response.elapsedMillis
+  } satisfies Sent))
+}
 
 /**
  * Sends one envelope under `reference` and checks its answer (not its errorcodes).
@@ -119,39 +149,16 @@ export const sendWith = (
   sender: Sender,
   reference: string,
   requests: Requests1
-): Effect.Effect<Sent, SendError> =>
-  Effect.gen(function*() {
-    const { credentialsFrom, username, variables } = sender
-    const body = yield* Envelope.encode(Envelope.make(username, requests), { requestreference: reference }).pipe(
-      Effect.mapError((error) => new InvalidRequest({ fields: pathsOf(error), reference }))
-    )
-    const response = yield* sender.connection.request(
-      wireRequest(body, { username, password: sender.password }, reference)
-    )
-    const { address } = response
-    // Bad Basic-auth credentials: an HTML 401 page, nothing processed (G2).
-    if (response.status === 401) {
-      return yield* new Unauthenticated({
-        code: "401",
-        username,
-        reference,
-        credentialsFrom,
-        variables,
-        httpStatus: 401
-      })
-    }
-    if (response.status !== 200) {
-      return yield* new HttpStatusError({ status: response.status, address, reference })
-    }
-    const envelope = yield* envelopeOf(response, reference, requests)
-    return {
-      reference,
-      envelope,
-      address,
-      attempts: response.attempts,
-      elapsedMillis: response.elapsedMillis
-    } satisfies Sent
-  }).pipe((send) => withSendSpan(send, reference, requests))
+): Effect.Effect<Sent, SendError> => {
+  const { username } = sender
+  const body = Envelope.encodeEither(Envelope.make(username, requests), { requestreference: reference })
+  if (Either.isLeft(body)) return Effect.fail(new InvalidRequest({ fields: pathsOf(body.left), reference }))
+  const send = Effect.flatMap(
+    sender.connection.request(wireRequest(body.right, { username, password: sender.password }, reference)),
+    (response) => answerOf(sender, reference, requests, response)
+  )
+  return withSendSpan(send, reference, requests)
+}
 
 /**
  * The `GatewayClient.send` span, made (with its attributes) only when a tracer that keeps spans is
