@@ -26,7 +26,8 @@ const suite: ReadonlyArray<readonly [string, ReadonlyArray<string>]> = [
   ["gateway", ["--concurrency=16"]],
   ["gateway", ["--concurrency=256"]],
   ["scale", []],
-  ["startup", []]
+  ["startup", []],
+  ["repeat", []]
 ]
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith("-"))
