@@ -70,14 +70,21 @@ export const make = (options: Options): Connect => {
   /**
    * One connect attempt: resolve, then TCP + verified TLS to the address DNS names now. An attempt
    * that could not end by the caller's deadline by itself (a first one, after waiting for a socket)
-   * is cut there (U2).
+   * is cut there (U2); none starts once the deadline has come (a socket freed at that very moment).
    */
   const connectOnce = (state: Attempts, traced: boolean, deadline: number) =>
     Effect.flatMap(Clock.currentTimeMillis, (now) =>
       deadline - now >= connectTimeoutMillis
         ? attemptOnce(state, traced)
+        : deadline <= now
+        ? Effect.fail(
+          new DeadlineReached({
+            phase: state.attempts === 0 ? "waiting-for-socket" : "connecting",
+            timeoutMillis: retryTimeoutMillis
+          })
+        )
         : Effect.timeoutFail(attemptOnce(state, traced), {
-          duration: Duration.millis(Math.max(0, deadline - now)),
+          duration: Duration.millis(deadline - now),
           onTimeout: () => new DeadlineReached({ phase: "connecting", timeoutMillis: retryTimeoutMillis })
         }))
 
