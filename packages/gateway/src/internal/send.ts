@@ -6,6 +6,7 @@
  * @internal
  */
 import type * as ConnectionService from "@stpp/connect/ConnectionService"
+import * as Redact from "@stpp/connect/Redact"
 import * as RedactingLogger from "@stpp/connect/RedactingLogger"
 import * as Context from "effect/Context"
 import * as DefaultServices from "effect/DefaultServices"
@@ -23,6 +24,7 @@ import {
   InvalidRequest,
   MalformedResponse,
   ReferenceMismatch,
+  safeGatewayText,
   Unauthenticated
 } from "../GatewayError.js"
 import type {
@@ -48,6 +50,17 @@ export interface Sender {
   readonly credentialsFrom: CredentialsFrom
   readonly variables?: Variables | undefined
 }
+
+const LAST4: Redact.Options = { panMask: "last4" }
+const DEFAULT: Redact.Options = {}
+
+/**
+ * How what the client writes (log lines, span attributes) is redacted: the connection's PAN mask.
+ *
+ * @internal
+ */
+export const redactOptions = (connection: ConnectionService.ConnectionService["Type"]): Redact.Options =>
+  connection.panMask === "last4" ? LAST4 : DEFAULT
 
 /** @internal */
 export type Requests1 = readonly [Requests.Request, ...Array<Requests.Request>]
@@ -94,11 +107,11 @@ const envelopeOf = (
     }
     const envelope = decoded.right
     if (envelope.requestreference !== reference) {
-      return yield* new ReferenceMismatch({ sent: reference, received: envelope.requestreference, address })
+      return yield* new ReferenceMismatch({ sent: reference, received: safeGatewayText(envelope.requestreference), address })
     }
     const echoed = envelope.response.find((i) => i.requestreference !== undefined && i.requestreference !== reference)
     if (echoed?.requestreference !== undefined) {
-      return yield* new ReferenceMismatch({ sent: reference, received: echoed.requestreference, address })
+      return yield* new ReferenceMismatch({ sent: reference, received: safeGatewayText(echoed.requestreference), address })
     }
     // One item per processed type: a chain answers 1..n items; a whole-envelope error answers one.
     const types = requests.reduce((n, r) => n + r.requesttypedescriptions.length, 0)
@@ -151,7 +164,7 @@ export const sendWith = (
       attempts: response.attempts,
       elapsedMillis: response.elapsedMillis
     } satisfies Sent
-  }).pipe((send) => withSendSpan(send, reference, requests))
+  }).pipe((send) => withSendSpan(send, reference, requests, redactOptions(sender.connection)))
 
 /**
  * The `GatewayClient.send` span, made (with its attributes) only when a tracer that keeps spans is
@@ -160,14 +173,19 @@ export const sendWith = (
 const withSendSpan = <A, E>(
   send: Effect.Effect<A, E>,
   reference: string,
-  requests: Requests1
+  requests: Requests1,
+  redact: Redact.Options
 ): Effect.Effect<A, E> =>
   Effect.withFiberRuntime((fiber) =>
     fiber.getFiberRef(FiberRef.currentTracerEnabled) &&
       RedactingLogger.recordsSpans(Context.get(fiber.getFiberRef(DefaultServices.currentServices), Tracer.Tracer))
       ? send.pipe(
         Effect.withSpan("GatewayClient.send", {
-          attributes: { reference, requestTypes: requests.map((r) => r.requesttypedescriptions.join("+")).join(",") }
+          // redacted here, so the span is safe under any tracer (E2)
+          attributes: Redact.annotations({
+            reference,
+            requestTypes: requests.map((r) => r.requesttypedescriptions.join("+")).join(",")
+          }, redact)
         })
       )
       : send
