@@ -140,7 +140,9 @@ const spanRequestAttributes = (
   attribute("url.full", Redact.url(url, options))
   attribute("url.path", Redact.string(url.pathname, options))
   attribute("url.scheme", url.protocol.slice(0, -1))
-  if (url.search.length > 1) attribute("url.query", Redact.url(`${url.origin}/${url.search}`, options).split("?")[1] ?? "")
+  if (url.search.length > 1) {
+    attribute("url.query", Redact.url(`${url.origin}/${url.search}`, options).split("?")[1] ?? "")
+  }
   for (const name in request.headers) {
     attribute(`http.request.header.${name}`, Bridge.headerValue(name, request.headers[name], hidden))
   }

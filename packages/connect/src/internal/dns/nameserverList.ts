@@ -15,9 +15,9 @@ import * as LogLevel from "effect/LogLevel"
 import type * as Scope from "effect/Scope"
 import type { ResolverSettings } from "../../Resolver.js"
 import { type DnsError, DnsNotFound } from "../../ResolverError.js"
+import * as Emit from "../redact/emit.js"
 import type { Health, ListEntry } from "./health.js"
 import { extract, lookupWith, ttlOf } from "./lookup.js"
-import * as Emit from "../redact/emit.js"
 import { formatServer, normalizeName } from "./transport.js"
 
 // DNS text (names, server addresses, the resolver's message) is redacted all the same (E2).

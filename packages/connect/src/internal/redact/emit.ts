@@ -8,8 +8,7 @@ import type { PanMask } from "../../ConnectionConfig.js"
 import * as Redact from "../../Redact.js"
 
 /** The `Redact` options for a configured PAN mask (the default mask needs none). */
-export const optionsOf = (panMask: PanMask | undefined): Redact.Options =>
-  panMask === "last4" ? LAST4 : DEFAULT
+export const optionsOf = (panMask: PanMask | undefined): Redact.Options => panMask === "last4" ? LAST4 : DEFAULT
 
 const LAST4: Redact.Options = { panMask: "last4" }
 const DEFAULT: Redact.Options = {}
