@@ -517,7 +517,7 @@ export const install = (
           // Effect's default logger and earlier redacting loggers give way to the one shared logger;
           // Effect's span-event logger is redacted with it; an app's loggers stay as they are.
           if (l === Logger.defaultLogger || ownLoggers.has(l)) continue
-          next = HashSet.add(next, l === Logger.tracerLogger ? redacting(l, redactOptions) : l)
+          next = HashSet.add(next, l === Logger.tracerLogger ? spanEventLogger(redactOptions) : l)
         }
         return HashSet.add(next, sharedLogger)
       })
@@ -534,11 +534,21 @@ export const install = (
     }
   })
 
+// Effect's span-event logger as the library redacts it: Effect's, not an app's logger.
+const spanEventLoggers = new WeakSet<object>()
+const spanEventLogger = (options: Redact.Options): Logger.Logger<unknown, unknown> => {
+  const l = redacting(Logger.tracerLogger, options)
+  spanEventLoggers.add(l)
+  return l
+}
+
 // True when the logger set holds a logger that is not Effect's default pair (the console logger and
 // the one that turns log lines into span events) nor one of ours.
 const hasAppLogger = (loggers: HashSet.HashSet<Logger.Logger<unknown, unknown>>): boolean => {
   for (const l of loggers) {
-    if (l !== Logger.defaultLogger && l !== Logger.tracerLogger && !ownLoggers.has(l)) return true
+    if (l !== Logger.defaultLogger && l !== Logger.tracerLogger && !ownLoggers.has(l) && !spanEventLoggers.has(l)) {
+      return true
+    }
   }
   return false
 }

@@ -304,6 +304,25 @@ describe("RedactingLogger: installed more than once (E1)", () => {
     expect(messages(sink)).toEqual(["event one", "event two 411111******1111"])
   })
 
+  it("nested installs with different masks: the strictest holds (the inner one is not taken for an app logger)", () => {
+    const sink = RedactingLogger.memory()
+    Effect.runSync(Effect.log(`card ${VISA}`).pipe(
+      Effect.provide(withSink(sink, { url: TEST_HOST, panMask: "last4" })),
+      Effect.provide(withSink(sink, { url: TEST_HOST }))
+    ))
+    expect(messages(sink)).toEqual(["card ************1111"])
+  })
+
+  it("nested installs to stderr: the inner one is not taken for an app logger (its level applies)", () => {
+    const stderrLayer = (input: ConnectionConfig.ConnectionSettingsInput) =>
+      RedactingLogger.layer.pipe(Layer.provide(ConnectionConfig.layer(input)))
+    const level = Effect.runSync(FiberRef.get(FiberRef.currentMinimumLogLevel).pipe(
+      Effect.provide(stderrLayer({ url: TEST_HOST, logLevel: "debug" })),
+      Effect.provide(stderrLayer({ url: TEST_HOST }))
+    ))
+    expect(level).toBe(LogLevel.Debug)
+  })
+
   it("installs writing to two sinks: each sink gets each line once; an app logger beside them once, as written", () => {
     const first = RedactingLogger.memory()
     const second = RedactingLogger.memory()
