@@ -12,7 +12,6 @@
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
-import * as FiberId from "effect/FiberId"
 import * as FiberRef from "effect/FiberRef"
 import * as FiberRefs from "effect/FiberRefs"
 import { globalValue } from "effect/GlobalValue"
@@ -29,6 +28,7 @@ import * as Tracer from "effect/Tracer"
 import type { LogFormat, LogLevelName, PanMask } from "./ConnectionConfig.js"
 import { ConnectionConfig, isLiveGatewayHost } from "./ConnectionConfig.js"
 import * as Emit from "./internal/redact/emit.js"
+import * as Render from "./internal/redact/render.js"
 import * as internalTracer from "./internal/redact/tracer.js"
 import * as Redact from "./Redact.js"
 
@@ -141,34 +141,6 @@ const wrappers = new WeakMap<object, Map<string, Logger.Logger<unknown, unknown>
 const redactOptionsOf = (panMask: PanMask | undefined): Redact.Options =>
   panMask === "last4" ? { panMask: "last4" } : {}
 
-const toMessages = (message: unknown): ReadonlyArray<unknown> => Array.isArray(message) ? message : [message]
-
-const redactMessagePart = (u: unknown, options: Redact.Options): unknown =>
-  typeof u === "string" ? Redact.string(u, options) : Redact.value(u, options)
-
-const renderValue = (u: unknown): string => {
-  if (typeof u === "string") return u
-  const json = JSON.stringify(u)
-  return json === undefined ? String(u) : json
-}
-
-const TEXT_ONLY = /^[^\s"=]*$/
-
-const logfmtValue = (s: string): string => TEXT_ONLY.test(s) ? s : JSON.stringify(s)
-
-const logfmtLabel = (label: string): string => label.replace(/[\s="]/g, "_")
-
-const COLORS: Record<LogLevel.LogLevel["_tag"], string> = {
-  None: "",
-  All: "",
-  Trace: "\x1b[90m",
-  Debug: "\x1b[34m",
-  Info: "\x1b[32m",
-  Warning: "\x1b[33m",
-  Error: "\x1b[31m",
-  Fatal: "\x1b[101;30m"
-}
-
 /**
  * The redacting logger itself: renders in the chosen format and writes to the sink. Everything it
  * writes has passed through `Redact`: the message parts, annotation names and values, span labels
@@ -184,67 +156,9 @@ export const logger = (options: Options = {}): Logger.Logger<unknown, void> => {
   const redactOptions = redactOptionsOf(options.panMask)
   const colors = options.colors === true
 
-  const self = Logger.make<unknown, void>(({ annotations, cause, date, fiberId, logLevel, message, spans }) => {
-    if (floor !== undefined && LogLevel.lessThan(logLevel, floor)) return
-    const parts = toMessages(message)
-    const causeText = cause._tag === "Empty" ? undefined : Redact.prettyCause(cause, redactOptions)
-    const now = date.getTime()
-    if (format === "json") {
-      const annotationsObj: Record<string, unknown> = {}
-      for (const [key, value] of annotations) {
-        annotationsObj[Redact.string(key, redactOptions)] = Redact.fieldValue(key, value, redactOptions)
-      }
-      const spansObj: Record<string, number> = {}
-      for (const span of spans) {
-        spansObj[Redact.string(span.label, redactOptions)] = now - span.startTime
-      }
-      sink.write(JSON.stringify({
-        message: parts.length === 1
-          ? redactMessagePart(parts[0], redactOptions)
-          : parts.map((p) => redactMessagePart(p, redactOptions)),
-        logLevel: logLevel.label,
-        timestamp: date.toISOString(),
-        cause: causeText,
-        annotations: annotationsObj,
-        spans: spansObj,
-        fiberId: FiberId.threadName(fiberId)
-      }))
-      return
-    }
-    if (format === "logfmt") {
-      let out = `timestamp=${date.toISOString()} level=${logLevel.label} fiber=${FiberId.threadName(fiberId)}`
-      for (const part of parts) out += ` message=${logfmtValue(renderValue(redactMessagePart(part, redactOptions)))}`
-      if (causeText !== undefined) out += ` cause=${logfmtValue(causeText)}`
-      for (const span of spans) {
-        out += ` ${logfmtLabel(Redact.string(span.label, redactOptions))}=${now - span.startTime}ms`
-      }
-      for (const [key, value] of annotations) {
-        out += ` ${logfmtLabel(Redact.string(key, redactOptions))}=${
-          logfmtValue(renderValue(Redact.fieldValue(key, value, redactOptions)))
-        }`
-      }
-      sink.write(out)
-      return
-    }
-    // pretty
-    const reset = colors ? "\x1b[0m" : ""
-    let first = `[${date.toISOString()}] ${colors ? COLORS[logLevel._tag] : ""}${logLevel.label}${reset} (${
-      FiberId.threadName(fiberId)
-    })`
-    for (const span of spans) first += ` ${Redact.string(span.label, redactOptions)}=${now - span.startTime}ms`
-    first += ":"
-    let index = 0
-    if (parts.length > 0 && typeof parts[0] === "string") {
-      first += ` ${Redact.string(parts[0], redactOptions)}`
-      index = 1
-    }
-    const lines = [first]
-    for (; index < parts.length; index++) lines.push(`  ${renderValue(redactMessagePart(parts[index], redactOptions))}`)
-    for (const [key, value] of annotations) {
-      lines.push(`  ${Redact.string(key, redactOptions)}: ${renderValue(Redact.fieldValue(key, value, redactOptions))}`)
-    }
-    if (causeText !== undefined) lines.push(causeText.replace(/^/gm, "  "))
-    sink.write(lines.join("\n"))
+  const self = Logger.make<unknown, void>((input) => {
+    if (floor !== undefined && LogLevel.lessThan(input.logLevel, floor)) return
+    sink.write(Render.render(input, format, redactOptions, colors))
   })
   ownLoggers.add(self)
   return self
@@ -262,10 +176,12 @@ export const redactInput = <M>(
   options: Redact.Options = {}
 ): Logger.Logger.Options<unknown> => {
   const message = Array.isArray(input.message)
-    ? input.message.map((p: unknown) => p instanceof Error ? Redact.error(p, options) : redactMessagePart(p, options))
+    ? input.message.map((p: unknown) =>
+      p instanceof Error ? Redact.error(p, options) : Render.redactMessagePart(p, options)
+    )
     : input.message instanceof Error
     ? Redact.error(input.message, options)
-    : redactMessagePart(input.message, options)
+    : Render.redactMessagePart(input.message, options)
   let annotations = input.annotations
   if (HashMap.size(annotations) > 0) {
     annotations = HashMap.empty()

@@ -306,20 +306,24 @@ describe("RedactingLogger: installed more than once (E1)", () => {
 
   it("nested installs with different masks: the strictest holds (the inner one is not taken for an app logger)", () => {
     const sink = RedactingLogger.memory()
-    Effect.runSync(Effect.log(`card ${VISA}`).pipe(
-      Effect.provide(withSink(sink, { url: TEST_HOST, panMask: "last4" })),
-      Effect.provide(withSink(sink, { url: TEST_HOST }))
-    ))
+    Effect.runSync(
+      Effect.log(`card ${VISA}`).pipe(
+        Effect.provide(withSink(sink, { url: TEST_HOST, panMask: "last4" })),
+        Effect.provide(withSink(sink, { url: TEST_HOST }))
+      )
+    )
     expect(messages(sink)).toEqual(["card ************1111"])
   })
 
   it("nested installs to stderr: the inner one is not taken for an app logger (its level applies)", () => {
     const stderrLayer = (input: ConnectionConfig.ConnectionSettingsInput) =>
       RedactingLogger.layer.pipe(Layer.provide(ConnectionConfig.layer(input)))
-    const level = Effect.runSync(FiberRef.get(FiberRef.currentMinimumLogLevel).pipe(
-      Effect.provide(stderrLayer({ url: TEST_HOST, logLevel: "debug" })),
-      Effect.provide(stderrLayer({ url: TEST_HOST }))
-    ))
+    const level = Effect.runSync(
+      FiberRef.get(FiberRef.currentMinimumLogLevel).pipe(
+        Effect.provide(stderrLayer({ url: TEST_HOST, logLevel: "debug" })),
+        Effect.provide(stderrLayer({ url: TEST_HOST }))
+      )
+    )
     expect(level).toBe(LogLevel.Debug)
   })
 
