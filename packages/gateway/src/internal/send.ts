@@ -75,7 +75,8 @@ export type SendError = InvalidRequestT | TransportError | ResponseError | Unaut
  */
 export const pathsOf = (error: ParseResult.ParseError): ReadonlyArray<string> => {
   const issues = ParseResult.ArrayFormatter.formatErrorSync(error)
-  const paths = issues.map((i) => i.path.length === 0 ? "(root)" : i.path.map(String).join("."))
+  // a path is made of keys: the caller's (extraFields) or the gateway's, so redacted as text (E2)
+  const paths = issues.map((i) => i.path.length === 0 ? "(root)" : Redact.string(i.path.map(String).join(".")))
   return Array.from(new Set(paths))
 }
 
