@@ -490,8 +490,8 @@ export const layer: Layer.Layer<never, LiveDebugRefused, ConnectionConfig> = lay
 /**
  * Installs the app's own logger, wrapped so that it redacts what it receives ({@link wrap}), in
  * place of Effect's default logger (and of the library's default redacting logger, so each line is
- * written once). Provide it where the app provides its logger; the library's layers see an app
- * logger and leave it, and the minimum level, alone.
+ * written once). Provide it outside the library's layers, as any app logger: they see an app
+ * logger and leave it, and the minimum level, alone, and the library's own lines go to it too.
  *
  * @example
  * ```ts

@@ -25,24 +25,16 @@ export const log = (
     return annotations === undefined ? line : Effect.annotateLogs(line, Redact.annotations(annotations, options))
   })
 
-/** Span attributes, redacted. */
-export const attributes = (
-  record: Readonly<Record<string, unknown>>,
-  options: Redact.Options
-): Record<string, unknown> => Redact.annotations(record, options)
-
 /** `Effect.withSpan` with the name and attributes redacted, no call-site stack (it would be ours). */
 export const withSpan = <A, E, R>(
   effect: Effect.Effect<A, E, R>,
   name: string,
   record: Readonly<Record<string, unknown>>,
-  options: Redact.Options,
-  kind?: Tracer.SpanKind | undefined
+  options: Redact.Options
 ): Effect.Effect<A, E, R> =>
   Effect.withSpan(effect, Redact.string(name, options), {
     attributes: Redact.annotations(record, options),
-    captureStackTrace: false,
-    ...(kind === undefined ? {} : { kind })
+    captureStackTrace: false
   })
 
 /** `Effect.annotateCurrentSpan`, redacted. */
@@ -54,7 +46,3 @@ export const annotateCurrentSpan = (
 /** One attribute on a span the library holds, redacted. */
 export const spanAttribute = (span: Tracer.Span, key: string, value: unknown, options: Redact.Options): void =>
   span.attribute(Redact.string(key, options), Redact.fieldValue(key, value, options))
-
-/** Caller or peer text carried into an error or a log line (a reference), redacted; undefined stays so. */
-export const text = (s: string | undefined, options: Redact.Options): string | undefined =>
-  s === undefined ? undefined : Redact.string(s, options)
