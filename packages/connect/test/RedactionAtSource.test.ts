@@ -8,7 +8,7 @@ import { DnsServer, TestCa } from "@stpp/simulator"
 import * as Effect from "effect/Effect"
 import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
-import type * as Net from "node:net"
+import * as Net from "node:net"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import * as Tls from "node:tls"
@@ -31,10 +31,22 @@ const tlsServer = (options: Tls.TlsOptions, address: string) =>
         resume(Effect.succeed({ server, port: (server.address() as Net.AddressInfo).port })))
     }),
     ({ server }) =>
-      Effect.async<void>((resume) =>
-        server.close(() => resume(Effect.void))
-      )
+      Effect.async<void>((resume) => {
+        server.close(() =>
+          resume(Effect.void)
+        )
+      })
   )
+
+/** A port that was free a moment ago on `address`: nothing listens there. */
+const freePort = (address: string) =>
+  Effect.async<number>((resume) => {
+    const server = Net.createServer()
+    server.listen(0, address, () => {
+      const port = (server.address() as Net.AddressInfo).port
+      server.close(() => resume(Effect.succeed(port)))
+    })
+  })
 
 /** Fields, message and stack of what the request failed with, and the tag of its cause. */
 const failure = (request: Effect.Effect<unknown, unknown, ConnectionService.ConnectionService>) =>
@@ -137,13 +149,7 @@ describe("errors built from outside text are safe as built (E2)", () => {
       const ca = yield* TestCa.make({ now: new Date() })
       const caFile = Path.join(dir, "ca.pem")
       Fs.writeFileSync(caFile, ca.root.cert)
-      // a port that was free a moment ago: nothing listens there
-      const { port, server } = yield* Effect.acquireUseRelease(
-        tlsServer({}, "127.0.0.98"),
-        (s) => Effect.succeed(s),
-        () => Effect.void
-      )
-      yield* Effect.async<void>((resume) => server.close(() => resume(Effect.void)))
+      const port = yield* freePort("127.0.0.98")
       const dns = yield* DnsServer.make({ records: [{ name: host, type: "A", value: "127.0.0.98", ttl: 1 }] })
       const result = yield* failure(
         Effect.flatMap(
