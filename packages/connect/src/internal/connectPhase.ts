@@ -21,7 +21,11 @@ import * as TlsConnector from "../TlsConnector.js"
 import * as Connection from "./connection.js"
 import { metrics } from "./metrics.js"
 import type { LogDebug, Pool } from "./pool.js"
+import * as Emit from "./redact/emit.js"
 import type { RetryBudget } from "./retryBudget.js"
+
+// The connect span holds only the attempt's number: no mask to honour.
+const NO_OPTIONS = Emit.optionsOf(undefined)
 
 type ConnectFailure = Resolver.DnsError | TlsConnector.TlsConnectError | DeadlineReached
 
@@ -125,10 +129,7 @@ export const make = (options: Options): Connect => {
       (effect) =>
         traced
           ? Effect.suspend(() =>
-            Effect.withSpan(effect, "stpp.connect", {
-              attributes: { "stpp.attempt": state.attempts + 1 },
-              captureStackTrace: false
-            })
+            Emit.withSpan(effect, "stpp.connect", { "stpp.attempt": state.attempts + 1 }, NO_OPTIONS)
           )
           : effect
     )
