@@ -193,11 +193,12 @@ export interface TlsServers {
 const startWorker = (
   addresses: ReadonlyArray<string>,
   certs: Certificates,
-  keepAliveTimeoutMillis: number
+  keepAliveTimeoutMillis: number,
+  port: number
 ): Promise<TlsServers> =>
   new Promise((resolve, reject) => {
     const worker = new Worker(new URL("./TlsServerWorker.js", import.meta.url), {
-      workerData: { addresses, key: certs.key, cert: certs.chain, keepAliveTimeoutMillis }
+      workerData: { addresses, key: certs.key, cert: certs.chain, keepAliveTimeoutMillis, port }
     })
     const exited = new Promise<void>((r) => worker.once("exit", () => r()))
     worker.once("error", reject)
@@ -228,18 +229,18 @@ const startWorker = (
     })
   })
 
-/** TLS servers on `addresses` (all 127.x), one port, in a worker thread. */
+/** TLS servers on `addresses` (all 127.x), one port (random unless given), in a worker thread. */
 export const tlsServers = async (
   addresses: ReadonlyArray<string>,
   certs: Certificates,
-  options: { readonly keepAliveTimeoutMillis?: number } = {}
+  options: { readonly keepAliveTimeoutMillis?: number; readonly port?: number } = {}
 ): Promise<TlsServers> => {
   for (let i = 0;; i++) {
     try {
-      return await startWorker(addresses, certs, options.keepAliveTimeoutMillis ?? 30_000)
+      return await startWorker(addresses, certs, options.keepAliveTimeoutMillis ?? 30_000, options.port ?? 0)
     } catch (e) {
       // the random port of the first address may be taken on another: try again
-      if (i >= 5) throw e
+      if (i >= 5 || options.port !== undefined) throw e
     }
   }
 }

@@ -4,7 +4,7 @@
  * One node `https` server per loopback address, all on the same port, each answering every request
  * with the same small JSON body that names the address that answered.
  *
- * Protocol with the parent: workerData = { addresses, key, cert, keepAliveTimeoutMillis }; the
+ * Protocol with the parent: workerData = { addresses, key, cert, keepAliveTimeoutMillis, port }; the
  * worker posts { port } once listening; on "stats" it posts the requests answered and TLS
  * connections accepted per address; on "close" it destroys every socket, closes the servers and
  * posts { closed: true }.
@@ -19,6 +19,8 @@ interface Data {
   readonly key: string
   readonly cert: string
   readonly keepAliveTimeoutMillis: number
+  /** 0: a random port (the first address's, shared by the others). */
+  readonly port?: number
 }
 
 const data = workerData as Data
@@ -52,7 +54,7 @@ const authAnswer = (reference: string): string =>
   })
 
 const start = async (): Promise<number> => {
-  let port = 0
+  let port = data.port ?? 0
   for (const address of data.addresses) {
     requests[address] = 0
     connections[address] = 0

@@ -18,6 +18,7 @@ const suite: ReadonlyArray<readonly [string, ReadonlyArray<string>]> = [
   ["warm", ["--concurrency=256"]],
   ["cold", []],
   ["dns", []],
+  ["load", []],
   ["follow", []],
   ["redaction", ["20000", "7"]],
   ["overhead", []],

@@ -27,6 +27,7 @@ import type { NotSent, OutcomeUnknown, Refused } from "./ConnectionError.js"
 import { isRequestError } from "./ConnectionError.js"
 import { ConnectionService } from "./ConnectionService.js"
 import * as Bridge from "./internal/httpClientBridge.js"
+import * as Emit from "./internal/redact/emit.js"
 import * as Redact from "./Redact.js"
 import * as RedactingLogger from "./RedactingLogger.js"
 
@@ -39,6 +40,7 @@ import * as RedactingLogger from "./RedactingLogger.js"
  */
 export const fromService = (service: ConnectionService["Type"]): HttpClient.HttpClient => {
   const target = Bridge.target(service.endpoint)
+  const redact = Emit.optionsOf(service.panMask)
 
   const send = (
     request: HttpClientRequest.HttpClientRequest,
@@ -88,15 +90,15 @@ export const fromService = (service: ConnectionService["Type"]): HttpClient.Http
       RedactingLogger.recordsSpans(Context.get(services, Tracer.Tracer))
     if (!traced) return send(request, url)
     const name = Context.get(fiber.currentContext, HttpClient.SpanNameGenerator)(request)
-    return Effect.useSpan(name, { kind: "client", captureStackTrace: false }, (span) => {
+    return Effect.useSpan(Redact.string(name, redact), { kind: "client", captureStackTrace: false }, (span) => {
       const hidden = fiber.getFiberRef(Headers.currentRedactedNames)
-      spanRequestAttributes(span, request, url, hidden)
+      spanRequestAttributes(span, request, url, hidden, redact)
       const sent = fiber.getFiberRef(HttpClient.currentTracerPropagation)
         ? HttpClientRequest.setHeaders(request, HttpTraceContext.toHeaders(span))
         : request
       return send(sent, url).pipe(
         Effect.withParentSpan(span),
-        Effect.tap((response) => spanResponseAttributes(span, response, hidden))
+        Effect.tap((response) => spanResponseAttributes(span, response, hidden, redact))
       )
     })
   }
@@ -128,29 +130,35 @@ const spanRequestAttributes = (
   span: Tracer.Span,
   request: HttpClientRequest.HttpClientRequest,
   url: URL,
-  hidden: ReadonlyArray<string | RegExp>
+  hidden: ReadonlyArray<string | RegExp>,
+  options: Redact.Options
 ): void => {
-  span.attribute("http.request.method", request.method)
-  span.attribute("server.address", url.origin)
-  if (url.port !== "") span.attribute("server.port", +url.port)
-  span.attribute("url.full", Redact.url(url))
-  span.attribute("url.path", Redact.string(url.pathname))
-  span.attribute("url.scheme", url.protocol.slice(0, -1))
-  if (url.search.length > 1) span.attribute("url.query", Redact.url(`${url.origin}/${url.search}`).split("?")[1] ?? "")
+  const attribute = (key: string, value: unknown) => Emit.spanAttribute(span, key, value, options)
+  attribute("http.request.method", request.method)
+  attribute("server.address", url.origin)
+  if (url.port !== "") attribute("server.port", +url.port)
+  attribute("url.full", Redact.url(url, options))
+  attribute("url.path", Redact.string(url.pathname, options))
+  attribute("url.scheme", url.protocol.slice(0, -1))
+  if (url.search.length > 1) {
+    attribute("url.query", Redact.url(`${url.origin}/${url.search}`, options).split("?")[1] ?? "")
+  }
   for (const name in request.headers) {
-    span.attribute(`http.request.header.${name}`, Bridge.headerValue(name, request.headers[name], hidden))
+    attribute(`http.request.header.${name}`, Bridge.headerValue(name, request.headers[name], hidden))
   }
 }
 
 const spanResponseAttributes = (
   span: Tracer.Span,
   response: HttpClientResponse.HttpClientResponse,
-  hidden: ReadonlyArray<string | RegExp>
+  hidden: ReadonlyArray<string | RegExp>,
+  options: Redact.Options
 ) =>
   Effect.sync(() => {
-    span.attribute("http.response.status_code", response.status)
+    const attribute = (key: string, value: unknown) => Emit.spanAttribute(span, key, value, options)
+    attribute("http.response.status_code", response.status)
     for (const name in response.headers) {
-      span.attribute(`http.response.header.${name}`, Bridge.headerValue(name, response.headers[name], hidden))
+      attribute(`http.response.header.${name}`, Bridge.headerValue(name, response.headers[name], hidden))
     }
   })
 

@@ -23,7 +23,9 @@ import * as ConnectPhase from "./internal/connectPhase.js"
 import * as Exchange from "./internal/exchange.js"
 import * as Metrics from "./internal/metrics.js"
 import * as Pool from "./internal/pool.js"
+import * as Emit from "./internal/redact/emit.js"
 import { RetryBudget } from "./internal/retryBudget.js"
+import * as Redact from "./Redact.js"
 import * as RedactingLogger from "./RedactingLogger.js"
 import * as Resolver from "./Resolver.js"
 import * as RetryPolicy from "./RetryPolicy.js"
@@ -79,6 +81,11 @@ export class ConnectionService extends Context.Tag("@stpp/connect/ConnectionServ
   readonly request: (request: GatewayRequest) => Effect.Effect<GatewayResponse, RequestError>
   /** The gateway host and port this service talks to. */
   readonly endpoint: { readonly host: string; readonly port: number }
+  /**
+   * How card numbers are masked in what this service writes (`STPP_PAN_MASK`); code built on the
+   * service (the gateway client) masks its own log lines and spans the same way. Absent: the default.
+   */
+  readonly panMask?: ConnectionConfig.PanMask | undefined
 }>() {}
 
 // -----------------------------------------------------------------------------
@@ -126,8 +133,10 @@ export const make: Effect.Effect<
   const minimumLevel = yield* FiberRef.get(FiberRef.currentMinimumLogLevel)
   // Debug lines (and their annotations) are only built when they would be written.
   const debugOn = LogLevel.lessThanEqual(minimumLevel, LogLevel.Debug)
+  // Everything the service writes is redacted here, at the source, with the configured mask (E2).
+  const redact = Emit.optionsOf(settings.panMask)
   const logDebug: Pool.LogDebug = (message, annotations) =>
-    debugOn ? Effect.annotateLogs(Effect.logDebug(message), annotations) : Effect.void
+    debugOn ? Emit.log(LogLevel.Debug, message, annotations, redact) : Effect.void
   const endpoint = ConnectionConfig.endpoint(settings)
   const { host, port } = endpoint
   const pool = yield* Pool.make({
@@ -166,11 +175,14 @@ export const make: Effect.Effect<
     retryTimeoutMillis: Duration.toMillis(policy.settings.retryTimeout),
     pool,
     connect,
-    logDebug
+    logDebug,
+    redact
   }
 
-  const request = (request: GatewayRequest): Effect.Effect<GatewayResponse, RequestError> =>
+  const request = (input: GatewayRequest): Effect.Effect<GatewayResponse, RequestError> =>
     Effect.withFiberRuntime((fiber) => {
+      // The caller's reference goes into errors, log lines and the span: redacted once, here.
+      const request = safeReference(input, redact)
       const services = fiber.getFiberRef(DefaultServices.currentServices)
       const clock = Context.get(services, Clock.Clock)
       // The request span is made only when a tracer that keeps spans is installed: under Effect's
@@ -192,16 +204,20 @@ export const make: Effect.Effect<
       if (!sameLevel) out = Effect.locally(out, FiberRef.currentMinimumLogLevel, minimumLevel)
       if (!sameLoggers) out = Effect.locally(out, FiberRef.currentLoggers, loggers)
       return traced
-        ? Effect.withSpan(out, "stpp.request", {
-          attributes: { "stpp.host": host, "stpp.reference": request.reference ?? "" },
-          // the call site would be this file, not the app's: not worth an Error per request
-          captureStackTrace: false
-        })
+        ? Emit.withSpan(out, "stpp.request", { "stpp.host": host, "stpp.reference": request.reference ?? "" }, redact)
         : out
     })
 
-  return { request, endpoint }
+  return { request, endpoint, panMask: settings.panMask }
 })
+
+/** The request with its reference redacted; the same object when there was nothing to redact. */
+const safeReference = (request: GatewayRequest, options: Redact.Options): GatewayRequest => {
+  const reference = request.reference
+  if (reference === undefined) return request
+  const safe = Redact.string(reference, options)
+  return safe === reference ? request : { ...request, reference: safe }
+}
 
 /**
  * The service from validated settings, as a value in the current `Scope`: its own Resolver,

@@ -155,6 +155,33 @@ export const value: (u: unknown, options?: Options) => unknown = walk.value
 export const fieldValue: (name: string, u: unknown, options?: Options) => unknown = walk.fieldValue
 
 /**
+ * Redacts a record of named values (log annotations, span attributes, event attributes): each name
+ * by content, each value as {@link fieldValue} under its name. What the library itself writes into
+ * a log annotation or a span passes through this first, so it is safe under any logger or tracer.
+ *
+ * @example
+ * ```ts
+ * import { Redact } from "@stpp/connect"
+ *
+ * assert.deepStrictEqual(
+ *   Redact.annotations({ orderreference: "order 4111111111111111", password: "x", attempts: 2 }),
+ *   { orderreference: "order 411111******1111", password: "<redacted>", attempts: 2 }
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category redaction
+ */
+export const annotations = (
+  record: Readonly<Record<string, unknown>>,
+  options?: Options
+): Record<string, unknown> => {
+  const out: Record<string, unknown> = {}
+  for (const key of Object.keys(record)) out[string(key, options)] = fieldValue(key, record[key], options)
+  return out
+}
+
+/**
  * A plain, JSON-ready, redacted view of an error: `name`, `message`, `stack`, the `cause` chain and
  * the error's own fields.
  *

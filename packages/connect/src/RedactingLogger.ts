@@ -1,18 +1,17 @@
 /**
- * The logger layer (L1–L3): it replaces Effect's default logger with one that redacts every
- * message, annotation, span label and printed `Cause` before a byte is written, wraps every other
- * logger already installed (and the Tracer) so that what they receive is redacted too, and sets the
- * minimum level. Installing it is part of the `ConnectionService` layer, so redaction cannot be
- * forgotten (L2).
+ * The logger layer (L1–L3). What the library itself writes (messages, log annotations, span names
+ * and attributes, errors) is redacted at the source, so it is safe under any logger or tracer. For
+ * an app that installs no logger, the library's layers replace Effect's default logger with one
+ * that redacts every message, annotation, span label and printed `Cause` before a byte is written,
+ * and set `STPP_LOG_LEVEL`; an app's own loggers, tracer and minimum level are left alone. An app
+ * redacts its own lines and spans by asking: {@link layerAround} (its logger, wrapped) and
+ * {@link layerTracer} (its tracer, wrapped).
  *
  * @since 0.1.0
  */
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"
-import * as DefaultServices from "effect/DefaultServices"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
-import * as FiberId from "effect/FiberId"
 import * as FiberRef from "effect/FiberRef"
 import * as FiberRefs from "effect/FiberRefs"
 import { globalValue } from "effect/GlobalValue"
@@ -23,12 +22,14 @@ import * as List from "effect/List"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
 import * as LogSpan from "effect/LogSpan"
-import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Tracer from "effect/Tracer"
 import type { LogFormat, LogLevelName, PanMask } from "./ConnectionConfig.js"
 import { ConnectionConfig, isLiveGatewayHost } from "./ConnectionConfig.js"
+import * as Emit from "./internal/redact/emit.js"
+import * as Render from "./internal/redact/render.js"
+import * as internalTracer from "./internal/redact/tracer.js"
 import * as Redact from "./Redact.js"
 
 // -----------------------------------------------------------------------------
@@ -140,34 +141,6 @@ const wrappers = new WeakMap<object, Map<string, Logger.Logger<unknown, unknown>
 const redactOptionsOf = (panMask: PanMask | undefined): Redact.Options =>
   panMask === "last4" ? { panMask: "last4" } : {}
 
-const toMessages = (message: unknown): ReadonlyArray<unknown> => Array.isArray(message) ? message : [message]
-
-const redactMessagePart = (u: unknown, options: Redact.Options): unknown =>
-  typeof u === "string" ? Redact.string(u, options) : Redact.value(u, options)
-
-const renderValue = (u: unknown): string => {
-  if (typeof u === "string") return u
-  const json = JSON.stringify(u)
-  return json === undefined ? String(u) : json
-}
-
-const TEXT_ONLY = /^[^\s"=]*$/
-
-const logfmtValue = (s: string): string => TEXT_ONLY.test(s) ? s : JSON.stringify(s)
-
-const logfmtLabel = (label: string): string => label.replace(/[\s="]/g, "_")
-
-const COLORS: Record<LogLevel.LogLevel["_tag"], string> = {
-  None: "",
-  All: "",
-  Trace: "\x1b[90m",
-  Debug: "\x1b[34m",
-  Info: "\x1b[32m",
-  Warning: "\x1b[33m",
-  Error: "\x1b[31m",
-  Fatal: "\x1b[101;30m"
-}
-
 /**
  * The redacting logger itself: renders in the chosen format and writes to the sink. Everything it
  * writes has passed through `Redact`: the message parts, annotation names and values, span labels
@@ -183,67 +156,9 @@ export const logger = (options: Options = {}): Logger.Logger<unknown, void> => {
   const redactOptions = redactOptionsOf(options.panMask)
   const colors = options.colors === true
 
-  const self = Logger.make<unknown, void>(({ annotations, cause, date, fiberId, logLevel, message, spans }) => {
-    if (floor !== undefined && LogLevel.lessThan(logLevel, floor)) return
-    const parts = toMessages(message)
-    const causeText = cause._tag === "Empty" ? undefined : Redact.prettyCause(cause, redactOptions)
-    const now = date.getTime()
-    if (format === "json") {
-      const annotationsObj: Record<string, unknown> = {}
-      for (const [key, value] of annotations) {
-        annotationsObj[Redact.string(key, redactOptions)] = Redact.fieldValue(key, value, redactOptions)
-      }
-      const spansObj: Record<string, number> = {}
-      for (const span of spans) {
-        spansObj[Redact.string(span.label, redactOptions)] = now - span.startTime
-      }
-      sink.write(JSON.stringify({
-        message: parts.length === 1
-          ? redactMessagePart(parts[0], redactOptions)
-          : parts.map((p) => redactMessagePart(p, redactOptions)),
-        logLevel: logLevel.label,
-        timestamp: date.toISOString(),
-        cause: causeText,
-        annotations: annotationsObj,
-        spans: spansObj,
-        fiberId: FiberId.threadName(fiberId)
-      }))
-      return
-    }
-    if (format === "logfmt") {
-      let out = `timestamp=${date.toISOString()} level=${logLevel.label} fiber=${FiberId.threadName(fiberId)}`
-      for (const part of parts) out += ` message=${logfmtValue(renderValue(redactMessagePart(part, redactOptions)))}`
-      if (causeText !== undefined) out += ` cause=${logfmtValue(causeText)}`
-      for (const span of spans) {
-        out += ` ${logfmtLabel(Redact.string(span.label, redactOptions))}=${now - span.startTime}ms`
-      }
-      for (const [key, value] of annotations) {
-        out += ` ${logfmtLabel(Redact.string(key, redactOptions))}=${
-          logfmtValue(renderValue(Redact.fieldValue(key, value, redactOptions)))
-        }`
-      }
-      sink.write(out)
-      return
-    }
-    // pretty
-    const reset = colors ? "\x1b[0m" : ""
-    let first = `[${date.toISOString()}] ${colors ? COLORS[logLevel._tag] : ""}${logLevel.label}${reset} (${
-      FiberId.threadName(fiberId)
-    })`
-    for (const span of spans) first += ` ${Redact.string(span.label, redactOptions)}=${now - span.startTime}ms`
-    first += ":"
-    let index = 0
-    if (parts.length > 0 && typeof parts[0] === "string") {
-      first += ` ${Redact.string(parts[0], redactOptions)}`
-      index = 1
-    }
-    const lines = [first]
-    for (; index < parts.length; index++) lines.push(`  ${renderValue(redactMessagePart(parts[index], redactOptions))}`)
-    for (const [key, value] of annotations) {
-      lines.push(`  ${Redact.string(key, redactOptions)}: ${renderValue(Redact.fieldValue(key, value, redactOptions))}`)
-    }
-    if (causeText !== undefined) lines.push(causeText.replace(/^/gm, "  "))
-    sink.write(lines.join("\n"))
+  const self = Logger.make<unknown, void>((input) => {
+    if (floor !== undefined && LogLevel.lessThan(input.logLevel, floor)) return
+    sink.write(Render.render(input, format, redactOptions, colors))
   })
   ownLoggers.add(self)
   return self
@@ -261,10 +176,12 @@ export const redactInput = <M>(
   options: Redact.Options = {}
 ): Logger.Logger.Options<unknown> => {
   const message = Array.isArray(input.message)
-    ? input.message.map((p: unknown) => p instanceof Error ? Redact.error(p, options) : redactMessagePart(p, options))
+    ? input.message.map((p: unknown) =>
+      p instanceof Error ? Redact.error(p, options) : Render.redactMessagePart(p, options)
+    )
     : input.message instanceof Error
     ? Redact.error(input.message, options)
-    : redactMessagePart(input.message, options)
+    : Render.redactMessagePart(input.message, options)
   let annotations = input.annotations
   if (HashMap.size(annotations) > 0) {
     annotations = HashMap.empty()
@@ -285,7 +202,8 @@ export const redactInput = <M>(
 }
 
 /**
- * Wraps any logger so that everything it receives has been redacted first.
+ * Wraps any logger so that everything it receives has been redacted first (the same as
+ * {@link wrap}).
  *
  * @since 0.1.0
  * @category constructors
@@ -316,109 +234,50 @@ export const redacting = <O>(
   return wrapped
 }
 
-// -----------------------------------------------------------------------------
-// the tracer
-// -----------------------------------------------------------------------------
-
-const redactAttributes = (
-  attributes: Record<string, unknown> | undefined,
-  options: Redact.Options
-): Record<string, unknown> | undefined => {
-  if (attributes === undefined) return undefined
-  const out: Record<string, unknown> = {}
-  for (const key of Object.keys(attributes)) {
-    out[Redact.string(key, options)] = Redact.fieldValue(key, attributes[key], options)
-  }
-  return out
-}
-
-class RedactingSpan implements Tracer.Span {
-  readonly _tag = "Span"
-  readonly name: string
-  constructor(readonly inner: Tracer.Span, readonly options: Redact.Options) {
-    this.name = Redact.string(inner.name, options)
-  }
-  get spanId() {
-    return this.inner.spanId
-  }
-  get traceId() {
-    return this.inner.traceId
-  }
-  get parent() {
-    return this.inner.parent
-  }
-  get context() {
-    return this.inner.context
-  }
-  get status() {
-    return this.inner.status
-  }
-  get attributes() {
-    return this.inner.attributes
-  }
-  get links() {
-    return this.inner.links
-  }
-  get sampled() {
-    return this.inner.sampled
-  }
-  get kind() {
-    return this.inner.kind
-  }
-  end(endTime: bigint, exit: Parameters<Tracer.Span["end"]>[1]): void {
-    // An exporter records a failure's cause as the exception and status message: redact it (L1). A
-    // success value is not recorded by tracers and is passed as it is.
-    this.inner.end(endTime, Exit.isFailure(exit) ? Exit.failCause(Redact.cause(exit.cause, this.options)) : exit)
-  }
-  attribute(key: string, value: unknown): void {
-    this.inner.attribute(Redact.string(key, this.options), Redact.fieldValue(key, value, this.options))
-  }
-  event(name: string, startTime: bigint, attributes?: Record<string, unknown>): void {
-    this.inner.event(Redact.string(name, this.options), startTime, redactAttributes(attributes, this.options))
-  }
-  addLinks(links: ReadonlyArray<Tracer.SpanLink>): void {
-    this.inner.addLinks(links)
-  }
-}
-
-const unwrapSpan = (span: Tracer.AnySpan): Tracer.AnySpan => span instanceof RedactingSpan ? span.inner : span
-
 /**
- * Wraps a tracer so that span names, attributes and events are redacted before the tracer (and any
- * exporter behind it) sees them.
+ * An app's logger that redacts its input: every message part, annotation, span label and `Cause`
+ * it receives has passed through `Redact` first. The library leaves an app's loggers alone; this
+ * (or {@link layerAround}) is how an app redacts its own lines.
+ *
+ * @example
+ * ```ts
+ * import { RedactingLogger } from "@stpp/connect"
+ * import * as Effect from "effect/Effect"
+ * import * as Logger from "effect/Logger"
+ *
+ * const lines: Array<unknown> = []
+ * const appLogger = Logger.make(({ message }) => {
+ *   lines.push(message)
+ * })
+ * Effect.runSync(
+ *   Effect.log("card 4111111111111111").pipe(
+ *     Effect.provide(Logger.replace(Logger.defaultLogger, RedactingLogger.wrap(appLogger)))
+ *   )
+ * )
+ * assert.deepStrictEqual(lines, [["card 411111******1111"]])
+ * ```
  *
  * @since 0.1.0
  * @category constructors
  */
-export const redactingTracer = (inner: Tracer.Tracer, options: Redact.Options = {}): Tracer.Tracer => {
-  const tracer = Tracer.make({
-    span: (name, parent, context, links, startTime, kind, spanOptions) => {
-      const safeOptions: Tracer.SpanOptions | undefined = spanOptions === undefined ? undefined : {
-        ...spanOptions,
-        attributes: redactAttributes(spanOptions.attributes, options),
-        parent: spanOptions.parent === undefined ? undefined : unwrapSpan(spanOptions.parent)
-      }
-      return new RedactingSpan(
-        inner.span(
-          Redact.string(name, options),
-          Option.map(parent, unwrapSpan),
-          context,
-          links,
-          startTime,
-          kind,
-          safeOptions
-        ),
-        options
-      )
-    },
-    context: (f, fiber) => inner.context(f, fiber)
-  })
-  innerTracers.set(tracer, inner)
-  return tracer
-}
+export const wrap = <O>(self: Logger.Logger<unknown, O>, options: Redact.Options = {}): Logger.Logger<unknown, O> =>
+  redacting(self, options)
 
-const innerTracers = new WeakMap<Tracer.Tracer, Tracer.Tracer>()
-const builtInTracer = Context.get(DefaultServices.liveServices, Tracer.Tracer)
+// -----------------------------------------------------------------------------
+// the tracer
+// -----------------------------------------------------------------------------
+
+/**
+ * Wraps a tracer so that span names, attributes, events and the failure an exporter records are
+ * redacted before the tracer (and any exporter behind it) sees them. What the library itself puts
+ * into spans is redacted at the source already; this is for the app's own spans (see
+ * {@link layerTracer}).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const redactingTracer = (inner: Tracer.Tracer, options: Redact.Options = {}): Tracer.Tracer =>
+  internalTracer.redactingTracer(inner, options)
 
 /**
  * Whether spans made under `tracer` reach anybody: false for Effect's built-in tracer, which an
@@ -428,15 +287,7 @@ const builtInTracer = Context.get(DefaultServices.liveServices, Tracer.Tracer)
  * @since 0.1.0
  * @category tracing
  */
-export const recordsSpans = (tracer: Tracer.Tracer): boolean => {
-  let current = tracer
-  for (let depth = 0; depth < 16; depth++) {
-    const inner = innerTracers.get(current)
-    if (inner === undefined) break
-    current = inner
-  }
-  return current !== builtInTracer
-}
+export const recordsSpans: (tracer: Tracer.Tracer) => boolean = internalTracer.recordsSpans
 
 // -----------------------------------------------------------------------------
 // layers
@@ -538,11 +389,14 @@ const sharedLogger: Logger.Logger<unknown, void> = globalValue(
 ownLoggers.add(sharedLogger)
 
 /**
- * Installs redaction in the current scope: checks L3, replaces the default logger, wraps every
- * other installed logger and the tracer, sets the minimum level, and warns when debug is on against
- * a live host. Installing it again (a second service in the app) adds no second logger: all
- * installs share one logger that writes each line once per sink, with the strictest mask and level
- * floor among the installs writing there.
+ * Installs the library's logging in the current scope: checks L3 and, where the app installed no
+ * logger of its own (or a sink is asked for), replaces Effect's default logger with the redacting
+ * one and sets the minimum level; warns when debug is on against a live host. An app's own
+ * loggers, its minimum level and its tracer are left alone: the library redacts what it writes at
+ * the source (use {@link layerAround} and {@link layerTracer} to redact the app's own lines and
+ * spans). Installing it again (a second service in the app) adds no second logger: all installs
+ * share one logger that writes each line once per sink, with the strictest mask and level floor
+ * among the installs writing there.
  *
  * @since 0.1.0
  * @category constructors
@@ -568,36 +422,49 @@ export const install = (
       floor: live && !config.allowLiveDebug ? LogLevel.Info : LogLevel.All
     })
     // The library's own logger and STPP_LOG_LEVEL apply only where the app installed no logger of
-    // its own (the set is still Effect's default) or a sink was asked for; otherwise the app's
-    // loggers are only wrapped.
+    // its own (the set is still Effect's default) or a sink was asked for (E2).
     const appOwned = options.sink === undefined &&
       (yield* FiberRef.get(FiberRef.currentLoggers).pipe(Effect.map(hasAppLogger)))
-    yield* Effect.locallyScopedWith(installs, HashSet.add(entry))
-    yield* Effect.locallyScopedWith(FiberRef.currentLoggers, (loggers) => {
-      let next = HashSet.empty<Logger.Logger<unknown, unknown>>()
-      for (const l of loggers) {
-        // Effect's default logger and earlier redacting loggers give way to the one shared logger.
-        if (l === Logger.defaultLogger || ownLoggers.has(l)) continue
-        next = HashSet.add(next, redacting(l, redactOptions))
-      }
-      return appOwned ? next : HashSet.add(next, sharedLogger)
-    })
-    if (!appOwned) yield* Effect.locallyScoped(FiberRef.currentMinimumLogLevel, level)
-    const tracer = yield* Effect.tracer
-    if (!innerTracers.has(tracer)) yield* Effect.withTracerScoped(redactingTracer(tracer, redactOptions))
+    if (!appOwned) {
+      yield* Effect.locallyScopedWith(installs, HashSet.add(entry))
+      yield* Effect.locallyScopedWith(FiberRef.currentLoggers, (loggers) => {
+        let next = HashSet.empty<Logger.Logger<unknown, unknown>>()
+        for (const l of loggers) {
+          // Effect's default logger and earlier redacting loggers give way to the one shared logger;
+          // Effect's span-event logger is redacted with it; an app's loggers stay as they are.
+          if (l === Logger.defaultLogger || ownLoggers.has(l)) continue
+          next = HashSet.add(next, l === Logger.tracerLogger ? spanEventLogger(redactOptions) : l)
+        }
+        return HashSet.add(next, sharedLogger)
+      })
+      yield* Effect.locallyScoped(FiberRef.currentMinimumLogLevel, level)
+    }
     if (live && verbose) {
-      yield* Effect.logWarning(
+      yield* Emit.log(
+        LogLevel.Warning,
         `STPP_LOG_LEVEL=${config.logLevel} against the live gateway ${host} (STPP_ALLOW_LIVE_DEBUG=true): ` +
-          "debug output is redacted but verbose; turn it off when done"
+          "debug output is redacted but verbose; turn it off when done",
+        undefined,
+        redactOptions
       )
     }
   })
+
+// Effect's span-event logger as the library redacts it: Effect's, not an app's logger.
+const spanEventLoggers = new WeakSet<object>()
+const spanEventLogger = (options: Redact.Options): Logger.Logger<unknown, unknown> => {
+  const l = redacting(Logger.tracerLogger, options)
+  spanEventLoggers.add(l)
+  return l
+}
 
 // True when the logger set holds a logger that is not Effect's default pair (the console logger and
 // the one that turns log lines into span events) nor one of ours.
 const hasAppLogger = (loggers: HashSet.HashSet<Logger.Logger<unknown, unknown>>): boolean => {
   for (const l of loggers) {
-    if (l !== Logger.defaultLogger && l !== Logger.tracerLogger && !ownLoggers.has(l)) return true
+    if (l !== Logger.defaultLogger && l !== Logger.tracerLogger && !ownLoggers.has(l) && !spanEventLoggers.has(l)) {
+      return true
+    }
   }
   return false
 }
@@ -619,6 +486,65 @@ export const layerWith = (options: LayerOptions): Layer.Layer<never, LiveDebugRe
  * @category layers
  */
 export const layer: Layer.Layer<never, LiveDebugRefused, ConnectionConfig> = layerWith({})
+
+/**
+ * Installs the app's own logger, wrapped so that it redacts what it receives ({@link wrap}), in
+ * place of Effect's default logger (and of the library's default redacting logger, so each line is
+ * written once). Provide it outside the library's layers, as any app logger: they see an app
+ * logger and leave it, and the minimum level, alone, and the library's own lines go to it too.
+ *
+ * @example
+ * ```ts
+ * import { RedactingLogger } from "@stpp/connect"
+ * import * as Effect from "effect/Effect"
+ * import * as Logger from "effect/Logger"
+ *
+ * const lines: Array<string> = []
+ * const appLogger = Logger.make(({ message }) => {
+ *   lines.push(String(message))
+ * })
+ * Effect.runSync(
+ *   Effect.log("paid with 4111111111111111").pipe(Effect.provide(RedactingLogger.layerAround(appLogger)))
+ * )
+ * assert.deepStrictEqual(lines, ["paid with 411111******1111"])
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerAround = <O>(self: Logger.Logger<unknown, O>, options: Redact.Options = {}): Layer.Layer<never> => {
+  const wrapped = wrap(self, options)
+  return Layer.scopedDiscard(Effect.locallyScopedWith(FiberRef.currentLoggers, (loggers) => {
+    let next = HashSet.empty<Logger.Logger<unknown, unknown>>()
+    for (const l of loggers) if (l !== Logger.defaultLogger && l !== sharedLogger) next = HashSet.add(next, l)
+    return HashSet.add(next, wrapped)
+  }))
+}
+
+/**
+ * Wraps the tracer in place where it is provided ({@link redactingTracer}), so that the app's own
+ * span names, attributes, events (its log lines inside spans) and recorded failures are redacted
+ * before its exporter sees them. Provide it inside the app's tracer layer (nearer the program).
+ * The library's own spans need no wrapping: they are redacted at the source.
+ *
+ * @example
+ * ```ts
+ * import { RedactingLogger } from "@stpp/connect"
+ * import * as Effect from "effect/Effect"
+ *
+ * const program = Effect.void.pipe(Effect.withSpan("pay 4111111111111111"))
+ * // the app's tracer layer (e.g. NodeSdk.layer from @effect/opentelemetry) goes outside it
+ * const traced = program.pipe(Effect.provide(RedactingLogger.layerTracer()))
+ * Effect.runSync(traced)
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerTracer = (options: Redact.Options = {}): Layer.Layer<never> =>
+  Layer.scopedDiscard(
+    Effect.flatMap(Effect.tracer, (tracer) => Effect.withTracerScoped(redactingTracer(tracer, options)))
+  )
 
 /**
  * Reads what the test layer captured.

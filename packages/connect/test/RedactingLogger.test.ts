@@ -54,7 +54,7 @@ interface Recorded {
   readonly events: Array<{ name: string; attributes: Record<string, unknown> | undefined }>
 }
 
-/** A tracer that records what reaches it: the layer must wrap it, so nothing recorded is raw. */
+/** A tracer that records what reaches it: wrapped by `redactingTracer`, nothing recorded is raw. */
 const recordingTracer = (recorded: Recorded): Tracer.Tracer =>
   Tracer.make({
     span: (name, parent, context, links, startTime, kind, options) => {
@@ -132,10 +132,14 @@ describe("RedactingLogger", () => {
         Effect.zipRight(RedactingLogger.capturedLines)
       )
 
+      // The app asks for its logger and its tracer to be redacted (E2: the library leaves them alone).
       const lines = yield* program.pipe(
         Effect.provide(loggerLayer({ logLevel: "debug", url: TEST_HOST })),
-        Effect.withTracer(recordingTracer(recorded)),
-        Effect.locally(FiberRef.currentLoggers, HashSet.make(Logger.defaultLogger, Logger.tracerLogger, extra))
+        Effect.withTracer(RedactingLogger.redactingTracer(recordingTracer(recorded))),
+        Effect.locally(
+          FiberRef.currentLoggers,
+          HashSet.make(Logger.defaultLogger, Logger.tracerLogger, RedactingLogger.wrap(extra))
+        )
       )
 
       expect(lines.length).toBe(4)
@@ -300,7 +304,30 @@ describe("RedactingLogger: installed more than once (E1)", () => {
     expect(messages(sink)).toEqual(["event one", "event two 411111******1111"])
   })
 
-  it("installs writing to two sinks: each sink gets each line once; an app logger beside them once", () => {
+  it("nested installs with different masks: the strictest holds (the inner one is not taken for an app logger)", () => {
+    const sink = RedactingLogger.memory()
+    Effect.runSync(
+      Effect.log(`card ${VISA}`).pipe(
+        Effect.provide(withSink(sink, { url: TEST_HOST, panMask: "last4" })),
+        Effect.provide(withSink(sink, { url: TEST_HOST }))
+      )
+    )
+    expect(messages(sink)).toEqual(["card ************1111"])
+  })
+
+  it("nested installs to stderr: the inner one is not taken for an app logger (its level applies)", () => {
+    const stderrLayer = (input: ConnectionConfig.ConnectionSettingsInput) =>
+      RedactingLogger.layer.pipe(Layer.provide(ConnectionConfig.layer(input)))
+    const level = Effect.runSync(
+      FiberRef.get(FiberRef.currentMinimumLogLevel).pipe(
+        Effect.provide(stderrLayer({ url: TEST_HOST, logLevel: "debug" })),
+        Effect.provide(stderrLayer({ url: TEST_HOST }))
+      )
+    )
+    expect(level).toBe(LogLevel.Debug)
+  })
+
+  it("installs writing to two sinks: each sink gets each line once; an app logger beside them once, as written", () => {
     const first = RedactingLogger.memory()
     const second = RedactingLogger.memory()
     const appLines: Array<unknown> = []
@@ -313,7 +340,8 @@ describe("RedactingLogger: installed more than once (E1)", () => {
     Effect.runSync(events.pipe(Effect.provide(app)))
     expect(messages(first)).toEqual(["event one", "event two 411111******1111"])
     expect(messages(second)).toEqual(messages(first))
-    expect(appLines).toEqual([["event one"], ["event two 411111******1111"]])
+    // the app's own logger is the app's: not wrapped (E2)
+    expect(appLines).toEqual([["event one"], [`event two ${VISA}`]])
   })
 
   it("L1/L3 on a shared sink: the strictest mask and the live host's Info floor hold for both", () => {
@@ -330,4 +358,77 @@ describe("RedactingLogger: installed more than once (E1)", () => {
     )
     expect(messages(sink)).toEqual(["card ************1111"])
   })
+})
+
+describe("RedactingLogger: an app's own logger and tracer (E2)", () => {
+  const appLogger = (lines: Array<string>) =>
+    Logger.make(({ annotations, message }) => {
+      lines.push(JSON.stringify({ message, annotations: [...annotations] }))
+    })
+
+  it.effect("the library's layer leaves an app's logger, tracer and minimum level as they are", () =>
+    Effect.gen(function*() {
+      const lines: Array<string> = []
+      const logger = appLogger(lines)
+      const recorded: Recorded = { names: [], attributes: [], events: [] }
+      const tracer = recordingTracer(recorded)
+      const seen = yield* Effect.gen(function*() {
+        yield* Effect.log("app line at Info")
+        yield* Effect.logWarning(`app line ${VISA}`)
+        return {
+          loggers: yield* FiberRef.get(FiberRef.currentLoggers),
+          tracer: yield* Effect.tracer,
+          level: yield* FiberRef.get(FiberRef.currentMinimumLogLevel)
+        }
+      }).pipe(
+        Effect.withSpan(`app span ${VISA}`),
+        Effect.provide(RedactingLogger.layer.pipe(Layer.provide(ConnectionConfig.layer({ url: TEST_HOST })))),
+        Effect.provide(Logger.replace(Logger.defaultLogger, logger)),
+        Effect.provide(Logger.minimumLogLevel(LogLevel.Warning)),
+        Effect.withTracer(tracer)
+      )
+      expect(HashSet.has(seen.loggers, logger)).toBe(true)
+      expect(HashSet.size(seen.loggers)).toBe(2) // the app's logger and Effect's span-event logger, both unwrapped
+      expect(HashSet.has(seen.loggers, Logger.tracerLogger)).toBe(true)
+      expect(seen.tracer).toBe(tracer)
+      expect(seen.level).toBe(LogLevel.Warning)
+      // the app's Info line is below its own minimum level; its own lines and span are as it wrote them
+      expect(lines.length).toBe(1)
+      expect(lines[0]).toContain(`app line ${VISA}`)
+      expect(recorded.names).toEqual([`app span ${VISA}`])
+    }))
+
+  it.effect("layerAround: the app's own lines holding a PAN come out masked, once, in either order", () =>
+    Effect.gen(function*() {
+      const library = RedactingLogger.layer.pipe(Layer.provide(ConnectionConfig.layer({ url: TEST_HOST })))
+      const program = Effect.logWarning(`paid with ${VISA}`).pipe(
+        Effect.annotateLogs({ cardnumber: MC, password: PASSWORD, note: `amex ${AMEX}` })
+      )
+      for (const order of ["around-outside", "around-inside"] as const) {
+        const lines: Array<string> = []
+        const around = RedactingLogger.layerAround(appLogger(lines), { panMask: "last4" })
+        yield* order === "around-outside"
+          ? program.pipe(Effect.provide(library), Effect.provide(around))
+          : program.pipe(Effect.provide(around), Effect.provide(library))
+        expect(lines.length, order).toBe(1)
+        expect(lines[0]).toContain("paid with ************1111")
+        expect(lines[0]).toContain("************4444")
+        expectClean(lines)
+      }
+    }))
+
+  it.effect("layerTracer: the app's own span names, attributes and events are masked before its tracer", () =>
+    Effect.gen(function*() {
+      const recorded: Recorded = { names: [], attributes: [], events: [] }
+      yield* Effect.log(`inside ${VISA}`).pipe(
+        Effect.zipRight(Effect.annotateCurrentSpan("note", `card ${MC}`)),
+        Effect.withSpan(`pay ${VISA}`, { attributes: { pan: AMEX, authorization: `Basic ${BASIC}` } }),
+        Effect.provide(RedactingLogger.layerTracer()),
+        Effect.withTracer(recordingTracer(recorded)),
+        Effect.locally(FiberRef.currentLoggers, HashSet.make(Logger.tracerLogger))
+      )
+      expect(recorded.names).toEqual(["pay 411111******1111"])
+      expect(recorded.events.map((e) => e.name)).toEqual(["inside 411111******1111"])
+      expectClean([JSON.stringify(recorded)])
+    }))
 })

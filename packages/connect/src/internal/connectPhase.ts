@@ -21,7 +21,11 @@ import * as TlsConnector from "../TlsConnector.js"
 import * as Connection from "./connection.js"
 import { metrics } from "./metrics.js"
 import type { LogDebug, Pool } from "./pool.js"
+import * as Emit from "./redact/emit.js"
 import type { RetryBudget } from "./retryBudget.js"
+
+// The connect span holds only the attempt's number: no mask to honour.
+const NO_OPTIONS = Emit.optionsOf(undefined)
 
 type ConnectFailure = Resolver.DnsError | TlsConnector.TlsConnectError | DeadlineReached
 
@@ -70,14 +74,21 @@ export const make = (options: Options): Connect => {
   /**
    * One connect attempt: resolve, then TCP + verified TLS to the address DNS names now. An attempt
    * that could not end by the caller's deadline by itself (a first one, after waiting for a socket)
-   * is cut there (U2).
+   * is cut there (U2); none starts once the deadline has come (a socket freed at that very moment).
    */
   const connectOnce = (state: Attempts, traced: boolean, deadline: number) =>
     Effect.flatMap(Clock.currentTimeMillis, (now) =>
       deadline - now >= connectTimeoutMillis
         ? attemptOnce(state, traced)
+        : deadline <= now
+        ? Effect.fail(
+          new DeadlineReached({
+            phase: state.attempts === 0 ? "waiting-for-socket" : "connecting",
+            timeoutMillis: retryTimeoutMillis
+          })
+        )
         : Effect.timeoutFail(attemptOnce(state, traced), {
-          duration: Duration.millis(Math.max(0, deadline - now)),
+          duration: Duration.millis(deadline - now),
           onTimeout: () => new DeadlineReached({ phase: "connecting", timeoutMillis: retryTimeoutMillis })
         }))
 
@@ -118,10 +129,7 @@ export const make = (options: Options): Connect => {
       (effect) =>
         traced
           ? Effect.suspend(() =>
-            Effect.withSpan(effect, "stpp.connect", {
-              attributes: { "stpp.attempt": state.attempts + 1 },
-              captureStackTrace: false
-            })
+            Emit.withSpan(effect, "stpp.connect", { "stpp.attempt": state.attempts + 1 }, NO_OPTIONS)
           )
           : effect
     )

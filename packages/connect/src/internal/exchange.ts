@@ -9,16 +9,19 @@ import type * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import type * as Exit from "effect/Exit"
 import { constVoid } from "effect/Function"
+import * as LogLevel from "effect/LogLevel"
 import type * as MetricLabel from "effect/MetricLabel"
 import * as Redacted from "effect/Redacted"
 import { ConnectionClosed, DeadlineReached, NotSent, OutcomeUnknown, type RequestError } from "../ConnectionError.js"
 import type { GatewayRequest, GatewayResponse } from "../ConnectionService.js"
+import type * as Redact from "../Redact.js"
 import type { Pooled } from "./connection.js"
 import type { Attempts, Connect } from "./connectPhase.js"
 import * as Http from "./http.js"
 import { recordExit, recordOk } from "./metrics.js"
 import type * as Permits from "./permits.js"
 import type { LogDebug, Pool } from "./pool.js"
+import * as Emit from "./redact/emit.js"
 
 /** What a request needs of the service, fixed when it is built. @internal */
 export interface Wiring {
@@ -35,6 +38,8 @@ export interface Wiring {
   readonly pool: Pool
   readonly connect: Connect
   readonly logDebug: LogDebug
+  /** How what the exchange writes is redacted (the configured PAN mask). */
+  readonly redact: Redact.Options
 }
 
 /** The request ready for the wire: lower-case headers, a JSON content type, Basic auth. @internal */
@@ -167,7 +172,7 @@ const conclude = (
     const annotated = ctx.traced
       ? Effect.zipRight(
         retired,
-        Effect.annotateCurrentSpan({ "stpp.address": p.address, "stpp.attempts": ctx.state.attempts })
+        Emit.annotateCurrentSpan({ "stpp.address": p.address, "stpp.attempts": ctx.state.attempts }, w.redact)
       )
       : retired
     return Effect.as(annotated, response)
@@ -176,15 +181,13 @@ const conclude = (
   if (sent._tag === "Unknown") {
     return failed.pipe(
       Effect.zipRight(
-        Effect.logError("outcome unknown: do not resend; look the transaction up").pipe(
-          Effect.annotateLogs({
-            address: sent.error.address,
-            phase: sent.error.phase,
-            bytesWritten: sent.error.bytesWritten,
-            reason: sent.error.reason,
-            reference: ctx.request.reference ?? "-"
-          })
-        )
+        Emit.log(LogLevel.Error, "outcome unknown: do not resend; look the transaction up", {
+          address: sent.error.address,
+          phase: sent.error.phase,
+          bytesWritten: sent.error.bytesWritten,
+          reason: sent.error.reason,
+          reference: ctx.request.reference ?? "-"
+        }, w.redact)
       ),
       Effect.zipRight(Effect.fail(sent.error))
     )

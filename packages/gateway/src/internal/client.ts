@@ -24,7 +24,7 @@ import { codeError } from "./errorCode.js"
 import * as Recovery from "./recovery.js"
 import type { Results } from "./results.js"
 import type { Sender } from "./send.js"
-import { sendWith } from "./send.js"
+import { redactOptions, sendWith } from "./send.js"
 import { makeReference } from "./wire.js"
 
 /**
@@ -192,6 +192,7 @@ export const make = (client: Client): GatewayClient["Type"] => {
     subscription: (input) => simple(client, "SUBSCRIPTION", input, results.subscribed),
     chain: (types, input) => chain(client, types, input),
     lookupAfterOutcomeUnknown,
-    authOrLookup: (input) => Recovery.authOrLookup(auth, lookupAfterOutcomeUnknown, results, input)
+    authOrLookup: (input) =>
+      Recovery.authOrLookup(auth, lookupAfterOutcomeUnknown, results, input, redactOptions(client.connection))
   }
 }

@@ -27,7 +27,9 @@ export interface Variables {
 }
 
 const requestTypeOf = (item: Responses.ResponseItem): string | undefined =>
-  item.requesttypedescription === "ERROR" ? undefined : item.requesttypedescription
+  item.requesttypedescription === undefined || item.requesttypedescription === "ERROR"
+    ? undefined
+    : safeGatewayText(item.requesttypedescription)
 
 /** The documented field names in `errordata`; anything else there is the gateway's text, never repeated. */
 const knownFields = (errordata: ReadonlyArray<string> | undefined): ReadonlyArray<string> =>
@@ -48,7 +50,8 @@ export const codeError = (
   credentialsFrom: CredentialsFrom,
   variables?: Variables | undefined
 ): ErrorCodeError => {
-  const code = item.errorcode
+  // The gateway's own text: a known code is unchanged, anything else is masked and cut (E2).
+  const code = safeGatewayText(item.errorcode)
   const requestType = requestTypeOf(item)
   if (code === Responses.INVALID_FIELD) {
     const fields = knownFields(Array.isArray(item.errordata) ? item.errordata : undefined)
@@ -69,7 +72,9 @@ export const codeError = (
       errormessage: gatewayText(item, ""),
       requestType,
       reference,
-      transactionreference: item.transactionreference
+      transactionreference: item.transactionreference === undefined
+        ? undefined
+        : safeGatewayText(item.transactionreference)
     })
   }
   if (code === Responses.MALFORMED_JSON) return new MalformedRequest({ code, reference })

@@ -5,10 +5,11 @@
  * @internal
  */
 import type * as ConnectionError from "@stpp/connect/ConnectionError"
+import * as Redact from "@stpp/connect/Redact"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type { AuthInput, AuthOutcome, QueryResult } from "../GatewayClient.js"
-import { ContactSupport, isOutcomeUnknown, LookupFailed, PaymentNotFound } from "../GatewayError.js"
+import { ContactSupport, isOutcomeUnknown, LookupFailed, PaymentNotFound, safeGatewayText } from "../GatewayError.js"
 import type {
   AuthOrLookupError,
   FinalStatusUnknown,
@@ -39,13 +40,16 @@ export const lookup = (
   query: Query,
   results: Results,
   input: { readonly orderreference: string },
-  unknown: Unknown
+  unknown: Unknown,
+  redact: Redact.Options = {}
 ): Effect.Effect<AuthOutcome, PaymentNotFound | ContactSupport | LookupFailed> => {
   const reference = unknown._tag === "ReferenceMismatch" ? unknown.sent : unknown.reference
+  // The caller's order reference is sent as it is, but redacted in every error and log line (E2).
+  const orderreference = Redact.string(input.orderreference, redact)
   return query(input.orderreference).pipe(
     Effect.mapError((lookupError) =>
       new LookupFailed({
-        orderreference: input.orderreference,
+        orderreference,
         reference,
         after: unknown._tag,
         lookupError: lookupError._tag,
@@ -60,7 +64,7 @@ export const lookup = (
       const record = payments[payments.length - 1]
       if (record === undefined) {
         return Effect.fail(
-          new PaymentNotFound({ orderreference: input.orderreference, reference, after: unknown._tag })
+          new PaymentNotFound({ orderreference, reference, after: unknown._tag })
         )
       }
       const found = results.outcome(record, result.reference, true)
@@ -68,17 +72,19 @@ export const lookup = (
       // Still "not known" (60010/60034/99999) or any other state the client cannot read as an outcome.
       return Effect.fail(
         new ContactSupport({
-          orderreference: input.orderreference,
+          orderreference,
           reference,
-          code: record.errorcode ?? "unknown",
-          transactionreference: record.transactionreference,
+          code: record.errorcode === undefined ? "unknown" : safeGatewayText(record.errorcode),
+          transactionreference: record.transactionreference === undefined
+            ? undefined
+            : safeGatewayText(record.transactionreference),
           after: unknown._tag
         })
       )
     }),
     Effect.tap(() =>
       Effect.logWarning("the payment's outcome was unknown; found it by its order reference").pipe(
-        Effect.annotateLogs({ orderreference: input.orderreference, after: unknown._tag })
+        Effect.annotateLogs(Redact.annotations({ orderreference, after: unknown._tag }, redact))
       )
     )
   )
@@ -93,14 +99,15 @@ export const authOrLookup = (
   auth: (input: AuthInput) => Effect.Effect<AuthOutcome, GatewayError>,
   query: Query,
   results: Results,
-  input: AuthInput & { readonly orderreference: string }
+  input: AuthInput & { readonly orderreference: string },
+  redact: Redact.Options = {}
 ): Effect.Effect<AuthOutcome, AuthOrLookupError> =>
   auth(input).pipe(
     Effect.catchTags({
-      OutcomeUnknown: (e) => lookup(query, results, input, e),
-      MalformedResponse: (e) => lookup(query, results, input, e),
-      ReferenceMismatch: (e) => lookup(query, results, input, e),
-      FinalStatusUnknown: (e) => lookup(query, results, input, e),
-      HttpStatusError: (e) => isOutcomeUnknown(e) ? lookup(query, results, input, e) : Effect.fail(e)
+      OutcomeUnknown: (e) => lookup(query, results, input, e, redact),
+      MalformedResponse: (e) => lookup(query, results, input, e, redact),
+      ReferenceMismatch: (e) => lookup(query, results, input, e, redact),
+      FinalStatusUnknown: (e) => lookup(query, results, input, e, redact),
+      HttpStatusError: (e) => isOutcomeUnknown(e) ? lookup(query, results, input, e, redact) : Effect.fail(e)
     })
   )

@@ -6,6 +6,7 @@
  * @internal
  */
 import type * as ConnectionService from "@stpp/connect/ConnectionService"
+import * as Redact from "@stpp/connect/Redact"
 import * as RedactingLogger from "@stpp/connect/RedactingLogger"
 import * as Context from "effect/Context"
 import * as DefaultServices from "effect/DefaultServices"
@@ -13,7 +14,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as FiberRef from "effect/FiberRef"
 import * as ParseResult from "effect/ParseResult"
-import type * as Redacted from "effect/Redacted"
+import * as Redacted from "effect/Redacted"
 import * as Tracer from "effect/Tracer"
 import * as Envelope from "../Envelope.js"
 import type { Sent } from "../GatewayClient.js"
@@ -22,6 +23,7 @@ import {
   InvalidRequest,
   MalformedResponse,
   ReferenceMismatch,
+  safeGatewayText,
   Unauthenticated
 } from "../GatewayError.js"
 import type {
@@ -49,6 +51,17 @@ export interface Sender {
   readonly variables?: Variables | undefined
 }
 
+const LAST4: Redact.Options = { panMask: "last4" }
+const DEFAULT: Redact.Options = {}
+
+/**
+ * How what the client writes (log lines, span attributes) is redacted: the connection's PAN mask.
+ *
+ * @internal
+ */
+export const redactOptions = (connection: ConnectionService.ConnectionService["Type"]): Redact.Options =>
+  connection.panMask === "last4" ? LAST4 : DEFAULT
+
 /** @internal */
 export type Requests1 = readonly [Requests.Request, ...Array<Requests.Request>]
 
@@ -62,24 +75,58 @@ export type SendError = InvalidRequestT | TransportError | ResponseError | Unaut
  */
 export const pathsOf = (error: ParseResult.ParseError): ReadonlyArray<string> => {
   const issues = ParseResult.ArrayFormatter.formatErrorSync(error)
-  const paths = issues.map((i) => i.path.length === 0 ? "(root)" : i.path.map(String).join("."))
+  // a path is made of keys: the caller's (extraFields) or the gateway's, so redacted as text (E2)
+  const paths = issues.map((i) => i.path.length === 0 ? "(root)" : Redact.string(i.path.map(String).join(".")))
   return Array.from(new Set(paths))
 }
 
 const decodeEnvelope = SchemaFast.decoder(Responses.ResponseEnvelope)
 const textDecoder = new TextDecoder("utf-8", { fatal: false })
 
+// The client's own secrets (the password and its Basic token), to take out of a gateway's answer.
+const secretsOf = new WeakMap<Sender, ReadonlyArray<string>>()
+
+// Too short or number-like, a password could also be an ordinary value of the answer: left to Redact.
+const SCRUBBABLE = /^(?![\d.eE+-]*$).{6,}$/s
+
+const clientSecrets = (sender: Sender): ReadonlyArray<string> => {
+  let secrets = secretsOf.get(sender)
+  if (secrets === undefined) {
+    const password = Redacted.value(sender.password)
+    // as the connection writes the Authorization header
+    const token = Buffer.from(`${sender.username}:${password}`, "utf8").toString("base64")
+    secrets = [password, JSON.stringify(password).slice(1, -1), token].filter((x, i, all) =>
+      SCRUBBABLE.test(x) && all.indexOf(x) === i
+    )
+    secretsOf.set(sender, secrets)
+  }
+  return secrets
+}
+
+/**
+ * A gateway that echoes the client's own password or Authorization value back (in an errormessage,
+ * a reference, anywhere) has it taken out of the answer before anything reads it: no error, result
+ * or log line built from the answer can carry it on (E2). Redact cannot know a bare password by
+ * its content; the client knows its own.
+ */
+const withoutSecrets = (text: string, secrets: ReadonlyArray<string>): string => {
+  let out = text
+  for (const secret of secrets) if (out.includes(secret)) out = out.split(secret).join(Redact.REDACTED)
+  return out
+}
+
 /** The envelope in an HTTP 200 body, answering `reference` with one item per processed type. */
 const envelopeOf = (
   response: ConnectionService.GatewayResponse,
   reference: string,
-  requests: Requests1
+  requests: Requests1,
+  secrets: ReadonlyArray<string>
 ): Either.Either<Responses.ResponseEnvelope, ResponseError> => {
   // Synchronous on purpose: this runs on every answer (P1), an Either needs no fiber steps.
   const { address } = response
   let json: unknown
   try {
-    json = JSON.parse(textDecoder.decode(response.body))
+    json = JSON.parse(withoutSecrets(textDecoder.decode(response.body), secrets))
   } catch {
     return Either.left(new MalformedResponse({ reason: "not-json", paths: [], address, reference }))
   }
@@ -91,11 +138,15 @@ const envelopeOf = (
   }
   const envelope = decoded.right
   if (envelope.requestreference !== reference) {
-    return Either.left(new ReferenceMismatch({ sent: reference, received: envelope.requestreference, address }))
+    return Either.left(
+      new ReferenceMismatch({ sent: reference, received: safeGatewayText(envelope.requestreference), address })
+    )
   }
   const echoed = envelope.response.find((i) => i.requestreference !== undefined && i.requestreference !== reference)
   if (echoed?.requestreference !== undefined) {
-    return Either.left(new ReferenceMismatch({ sent: reference, received: echoed.requestreference, address }))
+    return Either.left(
+      new ReferenceMismatch({ sent: reference, received: safeGatewayText(echoed.requestreference), address })
+    )
   }
   // One item per processed type: a chain answers 1..n items; a whole-envelope error answers one.
   const types = requests.reduce((n, r) => n + r.requesttypedescriptions.length, 0)
@@ -131,7 +182,7 @@ const answerOf = (
   if (response.status !== 200) {
     return Either.left(new HttpStatusError({ status: response.status, address, reference }))
   }
-  return Either.map(envelopeOf(response, reference, requests), (envelope) => ({
+  return Either.map(envelopeOf(response, reference, requests, clientSecrets(sender)), (envelope) => ({
     reference,
     envelope,
     address,
@@ -157,7 +208,7 @@ export const sendWith = (
     sender.connection.request(wireRequest(body.right, { username, password: sender.password }, reference)),
     (response) => answerOf(sender, reference, requests, response)
   )
-  return withSendSpan(send, reference, requests)
+  return withSendSpan(send, reference, requests, redactOptions(sender.connection))
 }
 
 /**
@@ -167,14 +218,19 @@ export const sendWith = (
 const withSendSpan = <A, E>(
   send: Effect.Effect<A, E>,
   reference: string,
-  requests: Requests1
+  requests: Requests1,
+  redact: Redact.Options
 ): Effect.Effect<A, E> =>
   Effect.withFiberRuntime((fiber) =>
     fiber.getFiberRef(FiberRef.currentTracerEnabled) &&
       RedactingLogger.recordsSpans(Context.get(fiber.getFiberRef(DefaultServices.currentServices), Tracer.Tracer))
       ? send.pipe(
         Effect.withSpan("GatewayClient.send", {
-          attributes: { reference, requestTypes: requests.map((r) => r.requesttypedescriptions.join("+")).join(",") }
+          // redacted here, so the span is safe under any tracer (E2)
+          attributes: Redact.annotations({
+            reference,
+            requestTypes: requests.map((r) => r.requesttypedescriptions.join("+")).join(",")
+          }, redact)
         })
       )
       : send

@@ -11,12 +11,17 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as FiberId from "effect/FiberId"
+import * as LogLevel from "effect/LogLevel"
 import type * as Scope from "effect/Scope"
 import type { ResolverSettings } from "../../Resolver.js"
 import { type DnsError, DnsNotFound } from "../../ResolverError.js"
+import * as Emit from "../redact/emit.js"
 import type { Health, ListEntry } from "./health.js"
 import { extract, lookupWith, ttlOf } from "./lookup.js"
 import { formatServer, normalizeName } from "./transport.js"
+
+// DNS text (names, server addresses, the resolver's message) is redacted all the same (E2).
+const NO_OPTIONS = Emit.optionsOf(undefined)
 
 /** @internal */
 export interface NameserverList {
@@ -94,9 +99,12 @@ export const make = (
     } else {
       // Keep the last good list; try again after a while rather than on every lookup.
       state.refreshAt = now + Math.min(healthMillis, maxTtlMillis)
-      yield* Effect.logWarning(
+      yield* Emit.log(
+        LogLevel.Warning,
         `DNS servers of ${settings.dnsZone} could not be refreshed: ${result.left.message}; ` +
-          (state.discovered === undefined ? "using the configured servers" : "keeping the last good list")
+          (state.discovered === undefined ? "using the configured servers" : "keeping the last good list"),
+        undefined,
+        NO_OPTIONS
       )
     }
   })

@@ -5,6 +5,7 @@
  * @internal
  */
 import type * as NodeTls from "node:tls"
+import * as Redact from "../../Redact.js"
 import type { CertificateInfo, Target } from "../../TlsConnector.js"
 import * as TlsError from "../../TlsError.js"
 import * as Trust from "./trust.js"
@@ -78,7 +79,8 @@ const altNamesOf = (e: unknown, chain: ReadonlyArray<Trust.CertificateFacts>, ra
       typeof cert.subjectaltname === "string"
     ? cert.subjectaltname
     : raw
-  if (fromError !== undefined && fromError.length > 0) return fromError.split(/,\s*/)
+  // the peer's names, redacted before they reach the error (E2)
+  if (fromError !== undefined && fromError.length > 0) return fromError.split(/,\s*/).map((n) => Redact.string(n))
   return chain.length > 0 ? [chain[0].subject] : []
 }
 

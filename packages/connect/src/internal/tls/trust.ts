@@ -10,6 +10,7 @@ import type * as Tls from "node:tls"
 import * as NodeTls from "node:tls"
 import type { TrustStore } from "../../ConnectionConfig.js"
 import { MAX_CA_FILE_BYTES, readFileBounded } from "../../ConnectionConfig.js"
+import * as Redact from "../../Redact.js"
 
 /** Where Linux distributions and macOS keep the system's PEM bundle. @internal */
 export const SYSTEM_BUNDLES: ReadonlyArray<string> = [
@@ -78,10 +79,13 @@ export const splitPem = (text: string): ReadonlyArray<string> => text.match(PEM_
 /** "CN=a, O=b" from a node:crypto X509Certificate's newline-separated name. @internal */
 export const formatName = (name: string): string => name.split("\n").filter((s) => s.length > 0).join(", ")
 
+// A certificate's names are the peer's text: redacted before they reach an error, a report or a log (E2).
+const safeName = (name: string): string => Redact.string(name)
+
 /** @internal */
 export const factsOfX509 = (cert: NodeCrypto.X509Certificate): CertificateFacts => ({
-  subject: formatName(cert.subject),
-  issuer: formatName(cert.issuer),
+  subject: safeName(formatName(cert.subject)),
+  issuer: safeName(formatName(cert.issuer)),
   serialNumber: cert.serialNumber,
   fingerprint256: cert.fingerprint256,
   notBefore: new Date(cert.validFrom),
@@ -110,8 +114,8 @@ export const factsOfPeerChain = (leaf: Tls.DetailedPeerCertificate | undefined):
     if (seen.has(cert.fingerprint256)) break
     seen.add(cert.fingerprint256)
     out.push({
-      subject: nameOfObject(cert.subject),
-      issuer: nameOfObject(cert.issuer),
+      subject: safeName(nameOfObject(cert.subject)),
+      issuer: safeName(nameOfObject(cert.issuer)),
       serialNumber: cert.serialNumber,
       fingerprint256: cert.fingerprint256,
       notBefore: new Date(cert.valid_from),
