@@ -83,7 +83,10 @@ const sessionServer = (
         }))
       })
     }),
-    ({ server }) => Effect.async<void>((resume) => server.close(() => resume(Effect.void)))
+    ({ server }) =>
+      Effect.async<void>((resume) => {
+        server.close(() => resume(Effect.void))
+      })
   ).pipe(Effect.map(({ info }) => info))
 
 /** One connection: connect, read the greeting (and so the tickets before it), close. */
