@@ -195,5 +195,14 @@ export const load = (
       }
     }
     const secureContext = NodeTls.createSecureContext({ ca: pems, minVersion: "TLSv1.2", maxVersion: "TLSv1.3" })
-    return { id: ++storesLoaded, kind, systemBundle, pems, bundledCount: bundled.length, caFiles: files, fingerprints, secureContext }
+    return {
+      id: ++storesLoaded,
+      kind,
+      systemBundle,
+      pems,
+      bundledCount: bundled.length,
+      caFiles: files,
+      fingerprints,
+      secureContext
+    }
   })
