@@ -298,10 +298,16 @@ describe("SessionCache (P3)", () => {
     const b = Sessions.keyOf(1, { ...target, address: "127.0.0.2" })
     const other = Sessions.keyOf(1, { ...target, servername: OTHER })
     for (const key of [a, b, other]) cache.record(key, session, verified, 0)
+    const before = cache.epoch
     cache.dropHost(HOST.toUpperCase())
     expect(cache.lookup(a, 1)).toBeUndefined()
     expect(cache.lookup(b, 1)).toBeUndefined()
     expect(cache.lookup(other, 1)).toBeDefined()
+    // a connection that resumed (or verified) before the refusal brings nothing back
+    cache.record(a, session, verified, 2, before)
+    expect(cache.lookup(a, 3)).toBeUndefined()
+    cache.record(a, session, verified, 2, cache.epoch)
+    expect(cache.lookup(a, 3)).toBeDefined()
   })
 
   it("P3: reads the ticket lifetime hint of a DER session, and nothing from other bytes", () => {

@@ -112,6 +112,7 @@ const open = (
  */
 class Recorder {
   private verified: Sessions.Verified | undefined = undefined
+  private epoch = 0
   private pending: Buffer | undefined = undefined
 
   constructor(
@@ -122,14 +123,16 @@ class Recorder {
 
   readonly onSession = (session: Buffer): void => {
     if (this.verified === undefined) this.pending = session
-    else this.cache.record(this.key, session, this.verified, this.now())
+    else this.cache.record(this.key, session, this.verified, this.now(), this.epoch)
   }
 
-  verify(verified: Sessions.Verified): void {
+  /** `epoch`: the cache's when `verified` was current (a refusal since then: nothing is kept). */
+  verify(verified: Sessions.Verified, epoch: number): void {
     this.verified = verified
+    this.epoch = epoch
     const pending = this.pending
     this.pending = undefined
-    if (pending !== undefined) this.cache.record(this.key, pending, verified, this.now())
+    if (pending !== undefined) this.cache.record(this.key, pending, verified, this.now(), epoch)
   }
 }
 
@@ -158,10 +161,12 @@ export const handshake = (
     const done = new HandshakeEnd()
     let key = ""
     let offered: Sessions.Entry | undefined
+    let epoch = 0
     if (cache !== undefined) {
       cache.useStore(store.id)
       key = Sessions.keyOf(store.id, target)
       offered = cache.lookup(key, start)
+      epoch = cache.epoch
     }
     // The socket is closed with the caller's scope, by a finalizer added to it: closing needs none
     // of the acquiring fiber's context (bench/RESULTS.md, "Measured choices": the handshake latch).
@@ -215,12 +220,13 @@ export const handshake = (
     )
     const end = yield* Clock.currentTimeMillis
     const resumed = offered !== undefined && socket.isSessionReused()
-    if (recorder !== undefined) {
-      if (resumed && offered !== undefined) recorder.verify(offered.verified)
+    if (recorder !== undefined && cache !== undefined) {
+      // resumed: the verification the offered session goes back to, as current as when it was offered
+      if (resumed && offered !== undefined) recorder.verify(offered.verified, epoch)
       else {
         // verified in full just now: Node checked the chain, then the name on the leaf seen here
         const notAfter = observed.peer === undefined ? Number.NaN : Date.parse(observed.peer.valid_to)
-        if (Number.isFinite(notAfter)) recorder.verify({ at: end, notAfter })
+        if (Number.isFinite(notAfter)) recorder.verify({ at: end, notAfter }, cache.epoch)
       }
     }
     const base = socket.bytesWritten

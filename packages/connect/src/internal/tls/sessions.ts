@@ -15,8 +15,8 @@
  *   `MAX_AGE_MILLIS` after the full verification it goes back to: at least that often the server's
  *   current certificate is checked again, also when it keeps its ticket keys,
  * - after any refusal of a certificate of a host, none of the host's sessions is offered again
- *   (so a refused certificate is refused again on reconnect), and a session that was offered on a
- *   failed attempt is dropped,
+ *   (so a refused certificate is refused again on reconnect), nor stored from a connection that
+ *   resumed (or verified) before the refusal, and a session offered on a failed attempt is dropped,
  * - the trust report (`stpp doctor`) never offers one: it needs the served chain.
  *
  * @internal
@@ -100,6 +100,7 @@ export const keyOf = (storeId: number, target: Target): string =>
 export class SessionCache {
   private readonly entries = new Map<string, Entry>()
   private storeId: number | undefined = undefined
+  private drops = 0
 
   constructor(readonly capacity: number, readonly maxAgeMillis: number = MAX_AGE_MILLIS) {}
 
@@ -108,11 +109,20 @@ export class SessionCache {
     return this.entries.size
   }
 
+  /**
+   * Counts the refusals and store changes so far: a session is stored only with the epoch read when
+   * the verification it goes back to was current, so none from before a refusal comes back.
+   */
+  get epoch(): number {
+    return this.drops
+  }
+
   /** The trust store now in use: a different one empties the cache. */
   useStore(storeId: number): void {
     if (this.storeId === storeId) return
     this.storeId = storeId
     this.entries.clear()
+    this.drops++
   }
 
   /** The session to offer for `key` at `now`, if one is held and still good. */
@@ -126,9 +136,12 @@ export class SessionCache {
     return entry
   }
 
-  /** A session the server gave a connection that verified (in full, or by resuming `verified`). */
-  record(key: string, session: Buffer, verified: Verified, now: number): void {
-    if (this.capacity <= 0) return
+  /**
+   * A session the server gave a connection that verified (in full, or by resuming `verified`),
+   * with the `epoch` of that verification.
+   */
+  record(key: string, session: Buffer, verified: Verified, now: number, epoch: number = this.drops): void {
+    if (this.capacity <= 0 || epoch !== this.drops) return
     const hint = lifetimeHintSeconds(session)
     const expiresAt = Math.min(
       verified.notAfter,
@@ -151,6 +164,7 @@ export class SessionCache {
 
   /** Forgets every session of a host name (one of its certificates was refused). */
   dropHost(servername: string): void {
+    this.drops++
     const name = `\u0000${servername.toLowerCase()}\u0000`
     for (const key of [...this.entries.keys()]) {
       if (key.includes(name)) this.entries.delete(key)
