@@ -26,6 +26,11 @@ class HandshakeEnd {
   private result: Exit.Exit<void, unknown> | undefined = undefined
   private waiter: ((exit: Exit.Exit<void, unknown>) => void) | undefined = undefined
 
+  /** Whether the end is told already (what comes after is ignored). */
+  get ended(): boolean {
+    return this.result !== undefined
+  }
+
   done(exit: Exit.Exit<void, unknown>): void {
     if (this.result !== undefined) return
     this.result = exit
@@ -98,10 +103,12 @@ const open = (
   })
   socket.once("secureConnect", () => done.done(Exit.void))
   socket.once("error", (error) => done.done(Exit.fail(error)))
-  socket.once(
-    "close",
-    () => done.done(Exit.fail(Object.assign(new Error("closed before the handshake finished"), { code: "ECONNRESET" })))
-  )
+  // every connection closes some time: the error (and its stack) is made only when it is the end
+  socket.once("close", () => {
+    if (!done.ended) {
+      done.done(Exit.fail(Object.assign(new Error("closed before the handshake finished"), { code: "ECONNRESET" })))
+    }
+  })
   return { socket, observed, done }
 }
 
