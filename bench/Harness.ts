@@ -180,6 +180,8 @@ export const certificates = async (): Promise<Certificates> => {
 export interface ServerStats {
   readonly requests: Readonly<Record<string, number>>
   readonly connections: Readonly<Record<string, number>>
+  /** Of those, the handshakes that resumed a TLS session. */
+  readonly resumed: Readonly<Record<string, number>>
 }
 
 export interface TlsServers {

@@ -5,8 +5,9 @@
  * with the same small JSON body that names the address that answered.
  *
  * Protocol with the parent: workerData = { addresses, key, cert, keepAliveTimeoutMillis, port }; the
- * worker posts { port } once listening; on "stats" it posts the requests answered and TLS
- * connections accepted per address; on "close" it destroys every socket, closes the servers and
+ * worker posts { port } once listening; on "stats" it posts the requests answered, TLS connections
+ * accepted and of them those that resumed a session, per address; on "close" it destroys every
+ * socket, closes the servers and
  * posts { closed: true }.
  */
 import type * as Http from "node:http"
@@ -28,6 +29,8 @@ const servers: Array<Https.Server> = []
 const sockets = new Set<Net.Socket>()
 const requests: Record<string, number> = {}
 const connections: Record<string, number> = {}
+/** TLS connections whose handshake resumed a session (P3). */
+const resumed: Record<string, number> = {}
 
 const listen = (server: Net.Server, address: string, port: number) =>
   new Promise<number>((resolve, reject) => {
@@ -58,6 +61,7 @@ const start = async (): Promise<number> => {
   for (const address of data.addresses) {
     requests[address] = 0
     connections[address] = 0
+    resumed[address] = 0
     const payload = JSON.stringify({
       requestreference: "A0000bench",
       version: "1.00",
@@ -84,7 +88,10 @@ const start = async (): Promise<number> => {
       sockets.add(s)
       s.on("close", () => sockets.delete(s))
     })
-    server.on("secureConnection", () => void connections[address]++)
+    server.on("secureConnection", (s: { isSessionReused: () => boolean }) => {
+      connections[address]++
+      if (s.isSessionReused()) resumed[address]++
+    })
     server.on("tlsClientError", () => undefined)
     servers.push(server)
     port = await listen(server, address, port)
@@ -102,7 +109,7 @@ start().then(
   (e: unknown) => parentPort!.postMessage({ error: String(e) })
 )
 parentPort!.on("message", (m: unknown) => {
-  if (m === "stats") parentPort!.postMessage({ stats: { requests, connections } })
+  if (m === "stats") parentPort!.postMessage({ stats: { requests, connections, resumed } })
   if (m === "close") {
     void close().then(() => {
       parentPort!.postMessage({ closed: true })

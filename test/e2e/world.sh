@@ -41,6 +41,8 @@ CASES=(
   "tls10:127.0.20.9:good:TLSv1"
   "reset:127.0.20.10:good:TLSv1.2 TLSv1.3"
   "stall:127.0.20.11:good:TLSv1.2 TLSv1.3"
+  "tls12:127.0.20.12:good:TLSv1.2"
+  "tls13:127.0.20.13:good:TLSv1.3"
 )
 STALL_ADDR=127.0.20.11
 
@@ -129,7 +131,7 @@ EOF
   local now_start; now_start="$(date -u -d '-1 hour' +%Y%m%d%H%M%SZ)"
   local next_year; next_year="$((y + 1))1231000000Z"
   local all="webservices.$ZONE"
-  leaf good "good.$ZONE,$all,tls10.$ZONE,reset.$ZONE" "$now_start" "$next_year"
+  leaf good "good.$ZONE,$all,tls10.$ZONE,reset.$ZONE,tls12.$ZONE,tls13.$ZONE" "$now_start" "$next_year"
   leaf rotated "rotated.$ZONE,$all" "$now_start" "$next_year"
   leaf expired "expired.$ZONE,$all" "$((y - 2))0101000000Z" "$((y - 1))0101000000Z"
   leaf notyetvalid "notyetvalid.$ZONE,$all" "$((y + 2))0101000000Z" "$((y + 3))0101000000Z"
@@ -227,7 +229,11 @@ http {
   scgi_temp_path $X/tmp/scgi;
   default_type application/json;
   keepalive_timeout 75s;
-  log_format e2e '\$server_addr \$server_port "\$ssl_server_name" "\$request" \$status \$request_length \$bytes_sent \$ssl_protocol';
+  log_format e2e '\$server_addr \$server_port "\$ssl_server_name" "\$request" \$status \$request_length \$bytes_sent \$ssl_protocol \$ssl_session_reused';
+  # P3: sessions resumable by id (TLS 1.2) and by ticket (both; nginx's default), for 5 minutes
+  ssl_session_cache shared:e2e_sessions:1m;
+  ssl_session_timeout 5m;
+  ssl_session_tickets on;
   upstream simulator { server 127.0.0.2:$SIM_PORT; server 127.0.0.3:$SIM_PORT; keepalive 8; }
 EOF
     for c in "${CASES[@]}"; do

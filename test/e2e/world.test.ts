@@ -69,7 +69,8 @@ describe.skipIf(world === undefined)(
         expect(nginxPosts(w, "good")).toBe(before + 1)
         const last = nginxLines(w, "good").at(-1) ?? ""
         expect(last).toContain(`"good.${w.zone}"`) // SNI sent
-        expect(last).toMatch(/TLSv1\.[23]$/)
+        // a new process has no TLS session to offer: the first handshake is a full one (P3, S1)
+        expect(last).toMatch(/TLSv1\.[23] \.$/)
       })
 
       const refusals: ReadonlyArray<readonly [string, string, RegExp]> = [
@@ -111,6 +112,45 @@ describe.skipIf(world === undefined)(
         expect(r.code).toBe(5)
         expect(JSON.stringify(r.lines[0])).toContain("UnknownIssuer")
         expect(nginxPosts(w, "good")).toBe(before)
+      })
+    })
+
+    describe("P3: TLS session resumption, counted in nginx's log ($ssl_session_reused)", () => {
+      const NEW_CONNECTIONS = 20
+      for (const [name, protocol] of [["tls12", "TLSv1.2"], ["tls13", "TLSv1.3"]] as const) {
+        it(`P3: ${protocol}: ${NEW_CONNECTIONS} requests, each on a new connection, from one process: the first verified in full, >= 90 % of the rest resumed`, async () => {
+          const seen = nginxLines(w, name).length
+          const r = await run(name, ["--repeat", String(NEW_CONNECTIONS), "--interval", "0ms"], {
+            env: { STPP_KEEPALIVE_MAX_REQUESTS: "1" }
+          })
+          expect(r.code, r.stderr).toBe(0)
+          expect(r.lines.map((l) => l.outcome)).toEqual(Array(NEW_CONNECTIONS).fill("ok"))
+          const lines = nginxLines(w, name).slice(seen)
+          expect(lines).toHaveLength(NEW_CONNECTIONS)
+          // one request per connection: the log's last two fields are the protocol and "r" or "."
+          const ends = lines.map((l) => l.split(" ").slice(-2))
+          expect(ends.every(([p]) => p === protocol)).toBe(true)
+          expect(ends[0][1]).toBe(".")
+          const resumed = ends.slice(1).filter(([, reused]) => reused === "r").length
+          console.log(`P3 e2e: ${protocol}: ${resumed} of ${NEW_CONNECTIONS - 1} new connections resumed`)
+          expect(resumed / (NEW_CONNECTIONS - 1)).toBeGreaterThanOrEqual(0.9)
+        })
+      }
+
+      it("P3/S1: a process refused by a bad certificate is refused on every new connection (no session from the good node is used)", async () => {
+        // one process: a good node first (a session is kept), then DNS names the expired one
+        const r = await run("webservices", ["--repeat", "3", "--interval", "1500ms"], {
+          env: { STPP_KEEPALIVE_MAX_REQUESTS: "1" },
+          onLine: (_line, i) => {
+            if (i === 0) nsupdate(w, "webservices", [w.cases.expired], 1)
+          }
+        })
+        nsupdate(w, "webservices", [w.cases.good], 1)
+        expect(r.lines.map((l) => [l.outcome, l.address])).toEqual([
+          ["ok", w.cases.good],
+          ["refused", w.cases.expired],
+          ["refused", w.cases.expired]
+        ])
       })
     })
 

@@ -118,6 +118,8 @@ export interface ConnectionSettings {
   readonly trustStore: TrustStore
   /** Extra PEM files of trusted roots (S2, S3). */
   readonly caFiles: ReadonlyArray<string>
+  /** TLS sessions kept for resumption (P3), one per host name, address and port; 0: none. */
+  readonly tlsSessionCache: number
   /** Connections open at once to the gateway (the pool's bound). */
   readonly maxSockets: number
   /** An idle kept-alive connection is closed after this long, before the server would (nginx: 75 s). */

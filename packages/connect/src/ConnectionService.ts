@@ -95,8 +95,8 @@ export class ConnectionService extends Context.Tag("@stpp/connect/ConnectionServ
 /**
  * The service's metrics, for an app's metrics exporter: `attempts`, `retries` (by `reason`),
  * `requests` (by `outcome`), `retired` (by `reason`), `connectLatency` and `requestLatency` (ms),
- * `dnsHedges` (DNS queries sent to a further server while one was still open) and `dnsHedgeWins`
- * (lookups such a query answered).
+ * `dnsHedges` (DNS queries sent to a further server while one was still open), `dnsHedgeWins`
+ * (lookups such a query answered) and `tlsResumed` (new connections that resumed a TLS session, P3).
  *
  * @since 0.1.0
  * @category metrics

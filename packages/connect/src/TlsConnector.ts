@@ -17,6 +17,7 @@ import type { TrustStore } from "./ConnectionConfig.js"
 import { TlsConnector } from "./internal/tls/connector.js"
 import * as Handshake from "./internal/tls/handshake.js"
 import * as Report from "./internal/tls/report.js"
+import * as Sessions from "./internal/tls/sessions.js"
 import * as Trust from "./internal/tls/trust.js"
 import * as TlsError from "./TlsError.js"
 
@@ -57,6 +58,11 @@ export interface TlsConnection {
   readonly cipher: string | null
   /** TCP connect plus handshake, by `Clock`. */
   readonly connectMillis: number
+  /**
+   * Whether the handshake resumed a session of an earlier verified connection to the same host
+   * name, address, port and trust store (P3); absent from connectors that do not say.
+   */
+  readonly resumed?: boolean | undefined
 }
 
 /**
@@ -162,6 +168,11 @@ export interface Options {
   readonly trustStore: TrustStore
   readonly caFiles: ReadonlyArray<string>
   readonly connectTimeout: Duration.DurationInput
+  /**
+   * TLS sessions kept for resumption (P3), one per host name, address and port; 0: every
+   * connection a full handshake. Default `100`, as Node's `https.Agent`.
+   */
+  readonly sessionCache?: number | undefined
 }
 
 /**
@@ -176,7 +187,12 @@ export const makeWith = (options: Options): Effect.Effect<TlsConnector["Type"], 
       Effect.mapError((f) => new TlsError.TrustStoreError({ path: f.path, reason: f.problem }))
     )
     const timeout = Duration.decode(options.connectTimeout)
-    const connect = (target: Target) => Effect.map(Handshake.handshake(target, store, timeout), (h) => h.connection)
+    const entries = options.sessionCache ?? Sessions.DEFAULT_ENTRIES
+    // P3: one cache per connector, so per trust store; the trust report never uses it (it needs the
+    // served chain, which a resumed handshake does not show)
+    const cache = entries > 0 ? new Sessions.SessionCache(entries) : undefined
+    const connect = (target: Target) =>
+      Effect.map(Handshake.handshake(target, store, timeout, cache), (h) => h.connection)
     const trustReport = (target: Target): Effect.Effect<TrustReport, TlsError.TlsConnectError> =>
       Effect.scoped(
         Effect.flatMap(
@@ -192,7 +208,7 @@ export const makeWith = (options: Options): Effect.Effect<TlsConnector["Type"], 
   })
 
 /**
- * The live connector from `ConnectionConfig` (trustStore, caFiles, connectTimeout).
+ * The live connector from `ConnectionConfig` (trustStore, caFiles, connectTimeout, tlsSessionCache).
  *
  * @since 0.1.0
  * @category constructors
@@ -203,7 +219,8 @@ export const make: Effect.Effect<TlsConnector["Type"], TlsError.TrustStoreError,
     makeWith({
       trustStore: settings.trustStore,
       caFiles: settings.caFiles,
-      connectTimeout: settings.connectTimeout
+      connectTimeout: settings.connectTimeout,
+      sessionCache: settings.tlsSessionCache
     })
 )
 

@@ -13,6 +13,7 @@ import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
+import * as Metric from "effect/Metric"
 import * as Random from "effect/Random"
 import * as Scope from "effect/Scope"
 import * as Tracer from "effect/Tracer"
@@ -106,6 +107,26 @@ describe("ConnectionService (real sockets)", () => {
       expect(w.gw.byAddress.get("127.0.1.1")!.connections).toBe(1)
       expect(w.gw.totalRequests()).toBe(3)
       expect(JSON.parse(new TextDecoder().decode(results[0].body)).address).toBe("127.0.1.1")
+    }).pipe(Effect.scoped, Effect.provide(quiet)))
+
+  it.live("P3: each request on a new connection (keepAliveMaxRequests 1) resumes the last verified session; counted in stpp_tls_sessions_resumed_total", () =>
+    Effect.gen(function*() {
+      const w = yield* world(["127.0.1.9"])
+      const before = (yield* Metric.value(ConnectionService.metrics.tlsResumed)).count
+      const results = yield* Effect.gen(function*() {
+        const out = []
+        for (let i = 0; i < 6; i++) out.push(yield* post(`A0000000${i}`))
+        return out
+      }).pipe(Effect.provide(service(w, { keepAliveMaxRequests: 1 })))
+      expect(results.map((r) => [r.status, r.attempts])).toEqual(Array(6).fill([200, 1]))
+      expect(w.gw.byAddress.get("127.0.1.9")!.connections).toBe(6)
+      expect((yield* Metric.value(ConnectionService.metrics.tlsResumed)).count - before).toBe(5)
+      // and off: every connection a full handshake
+      const off = (yield* Metric.value(ConnectionService.metrics.tlsResumed)).count
+      yield* Effect.gen(function*() {
+        for (let i = 0; i < 3; i++) yield* post()
+      }).pipe(Effect.provide(service(w, { keepAliveMaxRequests: 1, tlsSessionCache: 0 })))
+      expect((yield* Metric.value(ConnectionService.metrics.tlsResumed)).count).toBe(off)
     }).pipe(Effect.scoped, Effect.provide(quiet)))
 
   it.live("D1/D2: an address change is followed within one TTL under steady keep-alive traffic", () =>

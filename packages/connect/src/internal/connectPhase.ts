@@ -106,6 +106,7 @@ export const make = (options: Options): Connect => {
         Scope.extend(scope),
         Effect.onError((cause) => Scope.close(scope, Exit.failCause(cause)))
       )
+      if (connection.resumed === true) yield* Metric.increment(metrics.tlsResumed)
       const now = yield* Clock.currentTimeMillis
       // Random (so tests can fix it): connections opened together are retired at different counts
       const maxRequests = yield* Random.nextIntBetween(maxRequestsRange[0], maxRequestsRange[1] + 1)

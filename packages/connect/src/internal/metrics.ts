@@ -31,6 +31,8 @@ export const metrics = {
   dnsHedges: Metric.counter("stpp_dns_hedges_total", { incremental: true }),
   /** DNS lookups answered by a server asked by a hedge (U3). */
   dnsHedgeWins: Metric.counter("stpp_dns_hedge_wins_total", { incremental: true }),
+  /** New connections whose TLS handshake resumed a session of an earlier verified one (P3). */
+  tlsResumed: Metric.counter("stpp_tls_sessions_resumed_total", { incremental: true }),
   /** Connect phase duration for a new connection, ms. */
   connectLatency: Metric.histogram(
     "stpp_connect_duration_ms",

@@ -207,6 +207,15 @@ export const settings = [
     parse: listOf((s) => Either.right(s))
   } satisfies Setting<"caFiles">,
   {
+    key: "tlsSessionCache",
+    env: "STPP_TLS_SESSION_CACHE",
+    default: "100",
+    allowed: "a whole number from 0 to 100000 (0: no resumption)",
+    description:
+      "TLS sessions kept for resumption, one per host name, address and port, from verified connections only; the first handshake is always verified in full (P3)",
+    parse: intSetting(0, 100_000)
+  } satisfies Setting<"tlsSessionCache">,
+  {
     key: "maxSockets",
     env: "STPP_MAX_SOCKETS",
     default: "64",

@@ -14,6 +14,7 @@ import * as NodeTls from "node:tls"
 import type { Target, TlsConnection } from "../../TlsConnector.js"
 import * as TlsError from "../../TlsError.js"
 import { chainOf, classify, codeOf, type Observed } from "./classify.js"
+import * as Sessions from "./sessions.js"
 import type * as Trust from "./trust.js"
 
 /**
@@ -24,6 +25,11 @@ import type * as Trust from "./trust.js"
 class HandshakeEnd {
   private result: Exit.Exit<void, unknown> | undefined = undefined
   private waiter: ((exit: Exit.Exit<void, unknown>) => void) | undefined = undefined
+
+  /** Whether the end is told already (what comes after is ignored). */
+  get ended(): boolean {
+    return this.result !== undefined
+  }
 
   done(exit: Exit.Exit<void, unknown>): void {
     if (this.result !== undefined) return
@@ -51,13 +57,20 @@ const noop = () => {}
 /** Ends the wait for a handshake when the connect time-out passes. */
 const TIMED_OUT: unique symbol = Symbol("stpp/connect/TlsConnector/timedOut")
 
-const open = (target: Target, store: Trust.LoadedStore, done: HandshakeEnd): Opened => {
+const open = (
+  target: Target,
+  store: Trust.LoadedStore,
+  done: HandshakeEnd,
+  session: Buffer | undefined
+): Opened => {
   const observed: Observed = { tcpConnected: false, peer: undefined, facts: undefined }
   const socket = NodeTls.connect({
     host: target.address,
     port: target.port,
     servername: target.servername,
     secureContext: store.secureContext,
+    // P3: a session offered only under its own key (sessions.ts); undefined: a full handshake
+    session,
     minVersion: "TLSv1.2",
     rejectUnauthorized: true,
     // Node reads the peer's chain for the host name check; it is kept from here rather than read a
@@ -90,11 +103,44 @@ const open = (target: Target, store: Trust.LoadedStore, done: HandshakeEnd): Ope
   })
   socket.once("secureConnect", () => done.done(Exit.void))
   socket.once("error", (error) => done.done(Exit.fail(error)))
-  socket.once(
-    "close",
-    () => done.done(Exit.fail(Object.assign(new Error("closed before the handshake finished"), { code: "ECONNRESET" })))
-  )
+  // every connection closes some time: the error (and its stack) is made only when it is the end
+  socket.once("close", () => {
+    if (!done.ended) {
+      done.done(Exit.fail(Object.assign(new Error("closed before the handshake finished"), { code: "ECONNRESET" })))
+    }
+  })
   return { socket, observed, done }
+}
+
+/**
+ * Sessions a server hands a connection (TLS 1.2 during the handshake, TLS 1.3 after it, maybe
+ * several), kept only once the connection verified: the last one before that is held until then,
+ * and dropped with the socket if it never does.
+ */
+class Recorder {
+  private verified: Sessions.Verified | undefined = undefined
+  private epoch = 0
+  private pending: Buffer | undefined = undefined
+
+  constructor(
+    private readonly cache: Sessions.SessionCache,
+    private readonly key: string,
+    private readonly now: () => number
+  ) {}
+
+  readonly onSession = (session: Buffer): void => {
+    if (this.verified === undefined) this.pending = session
+    else this.cache.record(this.key, session, this.verified, this.now(), this.epoch)
+  }
+
+  /** `epoch`: the cache's when `verified` was current (a refusal since then: nothing is kept). */
+  verify(verified: Sessions.Verified, epoch: number): void {
+    this.verified = verified
+    this.epoch = epoch
+    const pending = this.pending
+    this.pending = undefined
+    if (pending !== undefined) this.cache.record(this.key, pending, verified, this.now(), epoch)
+  }
 }
 
 /** @internal */
@@ -108,20 +154,32 @@ export interface Handshaken {
 export const handshake = (
   target: Target,
   store: Trust.LoadedStore,
-  timeout: Duration.Duration
+  timeout: Duration.Duration,
+  /** P3: where sessions are offered from and kept; undefined (the trust report): always a full handshake. */
+  cache?: Sessions.SessionCache | undefined
 ): Effect.Effect<Handshaken, TlsError.TlsConnectError, Scope.Scope> =>
   Effect.gen(function*() {
     const where = { host: target.servername, address: target.address, port: target.port }
     if (Net.isIP(target.servername) !== 0 || target.servername.length === 0) {
       return yield* Effect.fail(new TlsError.ServernameRequired(where))
     }
-    const start = yield* Clock.currentTimeMillis
+    const clock = yield* Effect.clock
+    const start = clock.unsafeCurrentTimeMillis()
     const done = new HandshakeEnd()
+    let key = ""
+    let offered: Sessions.Entry | undefined
+    let epoch = 0
+    if (cache !== undefined) {
+      cache.useStore(store.id)
+      key = Sessions.keyOf(store.id, target)
+      offered = cache.lookup(key, start)
+      epoch = cache.epoch
+    }
     // The socket is closed with the caller's scope, by a finalizer added to it: closing needs none
     // of the acquiring fiber's context (bench/RESULTS.md, "Measured choices": the handshake latch).
     const opened = yield* Effect.uninterruptible(Effect.tap(
       Effect.try({
-        try: () => open(target, store, done),
+        try: () => open(target, store, done, offered?.session),
         // e.g. a port out of range: node throws before any socket exists
         catch: (error): TlsError.TlsConnectError =>
           new TlsError.ConnectFailed({ ...where, phase: "tcp", code: codeOf(error), reason: "other" })
@@ -130,6 +188,8 @@ export const handshake = (
         Effect.flatMap(Effect.scope, (scope) => Scope.addFinalizer(scope, Effect.sync(() => socket.destroy())))
     ))
     const { observed, socket } = opened
+    const recorder = cache === undefined ? undefined : new Recorder(cache, key, () => clock.unsafeCurrentTimeMillis())
+    if (recorder !== undefined) socket.on("session", recorder.onSession)
     const timeoutMillis = Duration.toMillis(timeout)
     // The connect time-out on Clock (so TestClock drives it): a sleeping child that ends the wait
     // rather than a race of two fibers (bench/RESULTS.md, "Measured choices": the handshake latch).
@@ -146,6 +206,15 @@ export const handshake = (
           )
           : Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.fail(classify(target, observed, error, now, store)))
       ),
+      // A refused certificate is refused again on reconnect: no session of the host is offered
+      // after a refusal, nor a session offered on an attempt that failed.
+      Effect.tapError((e) =>
+        Effect.sync(() => {
+          if (cache === undefined) return
+          if (TlsError.isVerificationError(e)) cache.dropHost(target.servername)
+          else if (offered !== undefined) cache.drop(key)
+        })
+      ),
       // Whatever ended the attempt, a socket that did not verify is gone before anyone could write.
       Effect.onExit((exit) =>
         Effect.fiberIdWith((self) => {
@@ -157,6 +226,16 @@ export const handshake = (
       )
     )
     const end = yield* Clock.currentTimeMillis
+    const resumed = offered !== undefined && socket.isSessionReused()
+    if (recorder !== undefined && cache !== undefined) {
+      // resumed: the verification the offered session goes back to, as current as when it was offered
+      if (resumed && offered !== undefined) recorder.verify(offered.verified, epoch)
+      else {
+        // verified in full just now: Node checked the chain, then the name on the leaf seen here
+        const notAfter = observed.peer === undefined ? Number.NaN : Date.parse(observed.peer.valid_to)
+        if (Number.isFinite(notAfter)) recorder.verify({ at: end, notAfter }, cache.epoch)
+      }
+    }
     const base = socket.bytesWritten
     const cipher = socket.getCipher() as NodeTls.CipherNameAndProtocol | undefined
     const connection: TlsConnection = {
@@ -167,7 +246,8 @@ export const handshake = (
       servername: target.servername,
       protocol: socket.getProtocol(),
       cipher: cipher?.name ?? null,
-      connectMillis: end - start
+      connectMillis: end - start,
+      resumed
     }
     return { connection, chain: () => chainOf(observed) }
   })

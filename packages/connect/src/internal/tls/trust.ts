@@ -59,6 +59,8 @@ export interface LoadedFile {
 
 /** @internal */
 export interface LoadedStore {
+  /** Different for every store loaded: TLS sessions (sessions.ts) are kept per store. */
+  readonly id: number
   readonly kind: TrustStore
   /** The system bundle read, for `system`. */
   readonly systemBundle: string | undefined
@@ -158,6 +160,8 @@ const findSystemBundle: Effect.Effect<{ readonly path: string; readonly text: st
     return yield* Effect.fail<TrustStoreFailure>({ path: undefined, problem: "no-system-bundle" })
   })
 
+let storesLoaded = 0
+
 /**
  * Reads the store once: the bundle, each extra file (a missing or empty file is an error at start),
  * and one TLS context with TLS 1.2 as the minimum (S1).
@@ -195,5 +199,14 @@ export const load = (
       }
     }
     const secureContext = NodeTls.createSecureContext({ ca: pems, minVersion: "TLSv1.2", maxVersion: "TLSv1.3" })
-    return { kind, systemBundle, pems, bundledCount: bundled.length, caFiles: files, fingerprints, secureContext }
+    return {
+      id: ++storesLoaded,
+      kind,
+      systemBundle,
+      pems,
+      bundledCount: bundled.length,
+      caFiles: files,
+      fingerprints,
+      secureContext
+    }
   })
