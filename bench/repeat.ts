@@ -31,7 +31,7 @@ import {
 const REQUESTS = arg("requests", 400)
 const RUNS = arg("runs", 5)
 const ADDRESS = "127.0.2.40"
-const root = fileURLToPath(new URL("..", import.meta.url))
+const root = fileURLToPath(new URL("../..", import.meta.url))
 const STPP = Path.join(root, "packages/cli/bin/stpp.js")
 const BASELINE = fileURLToPath(new URL("./repeatBaseline.js", import.meta.url))
 const TIME = "/usr/bin/time"

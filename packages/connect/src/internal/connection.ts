@@ -99,6 +99,24 @@ export const staleAt = (p: Pooled, limits: Limits): number =>
   )
 
 /**
+ * The earliest a connection in use now can become stale by time alone once it is handed back
+ * (its DNS answer, or its idle limit counted from now), epoch ms, but not before `now + floor`.
+ *
+ * @internal
+ */
+export const earliestStaleAt = (p: Pooled, now: number, limits: Limits, floor: number): number =>
+  Math.max(
+    now + floor,
+    Math.min(
+      p.dnsExpiresAt,
+      now + limits.keepAliveIdleMillis,
+      p.serverIdleMillis === undefined
+        ? Number.POSITIVE_INFINITY
+        : now + p.serverIdleMillis - serverIdleMargin(p.serverIdleMillis)
+    )
+  )
+
+/**
  * The most recently used idle connection when it may be reused now, taken off `idle`; otherwise
  * undefined, and `idle` is left as it was (whoever retires stale connections finds it there).
  *

@@ -59,6 +59,9 @@ export interface Pool {
   ) => Connection.Pooled
 }
 
+// The earliest the sweeper wakes for connections in use (so a keep-alive of 0 cannot spin it).
+const BUSY_FLOOR_MILLIS = 1000
+
 /** @internal */
 export const make = (options: Options): Effect.Effect<Pool, never, Scope.Scope> =>
   Effect.gen(function*() {
@@ -99,6 +102,14 @@ export const make = (options: Options): Effect.Effect<Pool, never, Scope.Scope> 
           const reason = Connection.staleReason(p, now, limits)
           if (reason !== undefined) stale.push([p, reason])
           else next = Math.min(next, Connection.staleAt(p, limits))
+        }
+        // A connection in use is handed back later and is stale no earlier than its idle limit from
+        // now: waking by then spares a wake-up per request when it is handed back (a fiber race
+        // each, bench/RESULTS.md "The housekeeper's wake-ups").
+        if (open.size > idle.length) {
+          for (const p of open.toArray()) {
+            if (!idle.includes(p)) next = Math.min(next, Connection.earliestStaleAt(p, now, limits, BUSY_FLOOR_MILLIS))
+          }
         }
         return Effect.as(Effect.forEach(stale, ([p, reason]) => retire(p, reason), { discard: true }), next)
       })
