@@ -5,7 +5,7 @@
  * (wall(N) - wall(1)) / (N - 1), so start-up cancels out (CPU alike, from /usr/bin/time). Rounds
  * as in warm.ts, ratios round by round against the baseline's.
  *
- *   node bench/build/repeat.js [--requests=400] [--runs=5]
+ *   node bench/build/repeat.js [--requests=2000] [--runs=5]
  */
 import { spawn } from "node:child_process"
 import * as Fs from "node:fs"
@@ -28,7 +28,7 @@ import {
   tlsServers
 } from "./Harness.js"
 
-const REQUESTS = arg("requests", 400)
+const REQUESTS = arg("requests", 2000)
 const RUNS = arg("runs", 5)
 const ADDRESS = "127.0.2.40"
 const root = fileURLToPath(new URL("../..", import.meta.url))
