@@ -37,6 +37,12 @@ export interface Options {
   readonly maxEntries?: number | undefined
   /** Values visited in one call before the rest is replaced by {@link SIZE_MARKER} (default 10 000). */
   readonly maxNodes?: number | undefined
+  /**
+   * Secrets the caller knows by value (its password, its Basic token, the card values it sent):
+   * replaced by {@link REDACTED} wherever they appear, before the content scan, in any shape the
+   * scan would not recognise (a gateway echoing them, a certificate subject). See {@link withoutSecrets}.
+   */
+  readonly secrets?: ReadonlyArray<string> | undefined
 }
 
 /**
@@ -111,6 +117,26 @@ export const classifyField: (name: string) => FieldKind = fields.classifyField
  * @category redaction
  */
 export const string: (s: string, options?: Options) => string = text.string
+
+/**
+ * `s` with each known secret, and its JSON-escaped form, replaced by {@link REDACTED}; a secret
+ * that starts with a digit (a security code, a card number) only where it stands as a whole number.
+ * What {@link string} does first with `options.secrets`.
+ *
+ * @example
+ * ```ts
+ * import { Redact } from "@stpp/connect"
+ *
+ * assert.strictEqual(
+ *   Redact.withoutSecrets("echo hunter-2 and 123, not 41234", ["hunter-2", "123"]),
+ *   "echo <redacted> and <redacted>, not 41234"
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category redaction
+ */
+export const withoutSecrets: (s: string, secrets: ReadonlyArray<string>) => string = text.withoutSecrets
 
 /**
  * Redacts `s` and shortens it to about `maxLength` characters, with a marker saying how much was

@@ -728,3 +728,32 @@ describe("Redact: PANs masked elsewhere (issue 17 item 7)", () => {
     })
   })
 })
+
+describe("Redact: secrets known by value (options.secrets)", () => {
+  const PASSWORD = "pw\"Quoted-9"
+  const TOKEN = Buffer.from(`ws@example.test:${PASSWORD}`).toString("base64")
+
+  it("L1: a known password and token go wherever they stand, also JSON-escaped, before the content scan", () => {
+    const options = { secrets: [PASSWORD, TOKEN] }
+    const text = `gateway said ${PASSWORD} and ${JSON.stringify({ echo: PASSWORD })} with ${TOKEN}`
+    const out = Redact.string(text, options)
+    expect(out.includes(PASSWORD) || out.includes(JSON.stringify(PASSWORD).slice(1, -1))).toBe(false)
+    expect(out.includes(TOKEN)).toBe(false)
+    expect(out.startsWith("gateway said <redacted> and")).toBe(true)
+  })
+
+  it("L1: a digit secret (a security code, a PAN sent) only as a whole number; through value, fieldValue, error", () => {
+    expect(Redact.withoutSecrets("cvv 737 order 17370", ["737"])).toBe("cvv <redacted> order 17370")
+    const options = { secrets: ["737", VISA] }
+    const value = Redact.value({ errormessage: `echo ${VISA}/737`, nested: ["737", "1737"] }, options)
+    expect(JSON.stringify(value).includes(VISA)).toBe(false)
+    expect(value).toEqual({ errormessage: "echo <redacted>/<redacted>", nested: ["<redacted>", "1737"] })
+    expect(Redact.fieldValue("orderreference", "ref-737", options)).toBe("ref-<redacted>")
+    expect(Redact.error(new Error(`echoed 737`), options).message).toBe("echoed <redacted>")
+  })
+
+  it("L1: a key that holds a secret is redacted too, and the clean-key cache does not skip it", () => {
+    expect(Redact.value({ merchantHunterZ: 1 })).toEqual({ merchantHunterZ: 1 })
+    expect(Redact.value({ merchantHunterZ: 1 }, { secrets: ["merchantHunterZ"] })).toEqual({ "<redacted>": 1 })
+  })
+})

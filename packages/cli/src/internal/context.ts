@@ -42,31 +42,16 @@ export const scanLogLevel = (args: ReadonlyArray<string>): Option.Option<string>
   return Option.fromNullable(found)
 }
 
-/**
- * Removes each known secret (the configured password, its Basic-auth token) wherever it appears,
- * in any shape the scanner would not recognise (a certificate subject, a gateway's echo). Also in
- * its JSON-escaped form; `<redacted>` needs no escaping, so JSON text stays JSON.
- */
-export const scrubKnown = (text: string, secrets: ReadonlyArray<string>): string => {
-  let out = text
-  for (const secret of secrets) {
-    for (const form of new Set([secret, JSON.stringify(secret).slice(1, -1)])) {
-      if (out.includes(form)) out = out.split(form).join(Redact.REDACTED)
-    }
-  }
-  return out
-}
-
+// Each known secret (the configured password, its Basic-auth token) is taken out wherever it
+// appears, in any shape the scanner would not recognise (a certificate subject, a gateway's echo).
 const redactArgs = (
   args: ReadonlyArray<unknown>,
   options: Redact.Options,
   secrets: ReadonlyArray<string>
-): Array<unknown> =>
-  args.map((a) =>
-    typeof a === "string"
-      ? scrubKnown(Redact.string(a, options), secrets)
-      : Redact.value(a, options)
-  )
+): Array<unknown> => {
+  const withSecrets = secrets.length === 0 ? options : { ...options, secrets }
+  return args.map((a) => typeof a === "string" ? Redact.string(a, withSecrets) : Redact.value(a, withSecrets))
+}
 
 /**
  * A `Console` that redacts everything written through it (L1): the one point where the command's

@@ -232,22 +232,6 @@ const sentSecrets = (items: ReadonlyArray<Record<string, unknown>>): ReadonlyArr
     )
   )
 
-/** Replaces what was sent as card data wherever the answer echoes it (a digit value only as a whole number). */
-const scrubSent = (u: unknown, sent: ReadonlyArray<string>, depth = 0): unknown => {
-  if (typeof u === "string") {
-    let out = u
-    for (const s of sent) {
-      if (!out.includes(s)) continue
-      const escaped = s.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")
-      out = out.replace(new RegExp(/^\d/.test(s) ? `(?<!\\d)${escaped}(?!\\d)` : escaped, "g"), Redact.REDACTED)
-    }
-    return out
-  }
-  if (depth > 20 || typeof u !== "object" || u === null) return u
-  if (Array.isArray(u)) return u.map((v) => scrubSent(v, sent, depth + 1))
-  return Object.fromEntries(Object.entries(u).map(([k, v]) => [k, scrubSent(v, sent, depth + 1)]))
-}
-
 const answeredLine = (
   response: ConnectionService.GatewayResponse,
   reference: string,
@@ -301,7 +285,7 @@ const answeredLine = (
       attempts: response.attempts,
       elapsedMs,
       error: "FinalStatusUnknown",
-      response: Redact.value(scrubSent(json, sent)),
+      response: Redact.value(json, { secrets: sent }),
       reference,
       status: response.status,
       reused: response.reused,
@@ -315,7 +299,7 @@ const answeredLine = (
     attempts: response.attempts,
     elapsedMs,
     error: null,
-    response: Redact.value(scrubSent(json, sent)),
+    response: Redact.value(json, { secrets: sent }),
     reference,
     status: response.status,
     reused: response.reused

@@ -84,6 +84,10 @@ const decodeEnvelope = SchemaFast.decoder(Responses.ResponseEnvelope)
 const textDecoder = new TextDecoder("utf-8", { fatal: false })
 
 // The client's own secrets (the password and its Basic token), to take out of a gateway's answer.
+// A gateway that echoes the client's own password or Authorization value back (in an errormessage,
+// a reference, anywhere) has it taken out of the answer before anything reads it: no error, result
+// or log line built from the answer can carry it on (E2). Redact cannot know a bare password by its
+// content; the client knows its own.
 const secretsOf = new WeakMap<Sender, ReadonlyArray<string>>()
 
 // Too short or number-like, a password could also be an ordinary value of the answer: left to Redact.
@@ -95,24 +99,10 @@ const clientSecrets = (sender: Sender): ReadonlyArray<string> => {
     const password = Redacted.value(sender.password)
     // as the connection writes the Authorization header
     const token = Buffer.from(`${sender.username}:${password}`, "utf8").toString("base64")
-    secrets = [password, JSON.stringify(password).slice(1, -1), token].filter((x, i, all) =>
-      SCRUBBABLE.test(x) && all.indexOf(x) === i
-    )
+    secrets = [password, token].filter((x, i, all) => SCRUBBABLE.test(x) && all.indexOf(x) === i)
     secretsOf.set(sender, secrets)
   }
   return secrets
-}
-
-/**
- * A gateway that echoes the client's own password or Authorization value back (in an errormessage,
- * a reference, anywhere) has it taken out of the answer before anything reads it: no error, result
- * or log line built from the answer can carry it on (E2). Redact cannot know a bare password by
- * its content; the client knows its own.
- */
-const withoutSecrets = (text: string, secrets: ReadonlyArray<string>): string => {
-  let out = text
-  for (const secret of secrets) if (out.includes(secret)) out = out.split(secret).join(Redact.REDACTED)
-  return out
 }
 
 /** The envelope in an HTTP 200 body, answering `reference` with one item per processed type. */
@@ -126,7 +116,7 @@ const envelopeOf = (
   const { address } = response
   let json: unknown
   try {
-    json = JSON.parse(withoutSecrets(textDecoder.decode(response.body), secrets))
+    json = JSON.parse(Redact.withoutSecrets(textDecoder.decode(response.body), secrets))
   } catch {
     return Either.left(new MalformedResponse({ reason: "not-json", paths: [], address, reference }))
   }

@@ -227,7 +227,30 @@ const redactCredentials = (s: string): string => {
   return r
 }
 
-export const string = (s: string, options?: Options): string => {
+const ESCAPE = /[.*+?^${}()|[\]\\/]/g
+
+/**
+ * `s` with each known secret, and its JSON-escaped form, replaced by `REDACTED`; a secret that
+ * starts with a digit only where it stands as a whole number (a CVV "123" is not taken out of "41234").
+ */
+export const withoutSecrets = (s: string, secrets: ReadonlyArray<string>): string => {
+  let out = s
+  for (const secret of secrets) {
+    if (secret.length === 0) continue
+    const escaped = JSON.stringify(secret).slice(1, -1)
+    for (const form of escaped === secret ? [secret] : [secret, escaped]) {
+      if (!out.includes(form)) continue
+      out = /^\d/.test(form)
+        ? out.replace(new RegExp(`(?<!\\d)${form.replace(ESCAPE, "\\$&")}(?!\\d)`, "g"), REDACTED)
+        : out.split(form).join(REDACTED)
+    }
+  }
+  return out
+}
+
+export const string = (text: string, options?: Options): string => {
+  const secrets = options?.secrets
+  const s = secrets === undefined || secrets.length === 0 ? text : withoutSecrets(text, secrets)
   const scan = scanText(s)
   if (scan === 0) return s
   const last4 = options?.panMask === "last4"
