@@ -9,7 +9,7 @@ import type * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import { describe, expect, it } from "@effect/vitest"
-import { DnsServer, TestCa } from "@stpp/simulator"
+import { DnsServer, Simulator, TestCa } from "@stpp/simulator"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -127,20 +127,22 @@ const world = (
     Fs.writeFileSync(caFile, ca.root.cert)
     yield* Effect.addFinalizer(() => Effect.sync(() => Fs.rmSync(dir, { recursive: true, force: true })))
     const service = ConnectionService.layerWithoutConfig.pipe(
-      Layer.provide(ConnectionConfig.layer({
-        url: `https://${HOST}:${s.port}/json/`,
-        nameservers: [dns.nameserver],
-        dnsDiscovery: false,
-        trustStore: "only",
-        caFiles: [caFile],
-        connectTimeout: "500ms",
-        retryTimeout: "2s",
-        ioTimeout: "2s",
-        retryBaseDelay: "20ms",
-        retryMaxDelay: "100ms",
-        logLevel: "none",
-        ...options.settings
-      })),
+      Layer.provide(
+        ConnectionConfig.layer(
+          Simulator.settings(
+            { url: `https://${HOST}:${s.port}/json/`, nameservers: [dns.nameserver], caFile: caFile },
+            {
+              connectTimeout: "500ms",
+              retryTimeout: "2s",
+              ioTimeout: "2s",
+              retryBaseDelay: "20ms",
+              retryMaxDelay: "100ms",
+              logLevel: "none",
+              ...options.settings
+            }
+          )
+        )
+      ),
       Layer.orDie
     )
     const layer = Layer.provideMerge(ConnectionHttpClient.layer, service)

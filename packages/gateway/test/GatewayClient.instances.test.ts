@@ -20,18 +20,8 @@ class MerchantB extends GatewayClient.Tag("test/gateway/MerchantB")<MerchantB>()
 
 const VISA = "4111111111111111"
 
-const connectionOf = (sim: Simulator.Simulator): ConnectionConfig.ConnectionSettingsInput => ({
-  url: sim.url,
-  nameservers: sim.nameservers,
-  caFiles: [sim.caFile],
-  trustStore: "only",
-  dnsDiscovery: false,
-  connectTimeout: "2s",
-  retryTimeout: "5s",
-  ioTimeout: "3s",
-  maxRetries: 2,
-  logLevel: "warning"
-})
+const connectionOf = (sim: Simulator.Simulator): ConnectionConfig.ConnectionSettingsInput =>
+  Simulator.settings(sim, { maxRetries: 2, logLevel: "warning" })
 
 const optionsOf = (sim: Simulator.Simulator, password = sim.password): GatewayClient.WithOptions => ({
   connection: connectionOf(sim),
