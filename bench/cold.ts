@@ -46,14 +46,15 @@ const certs = await certificates()
 const tls = await tlsServers([ADDRESS], certs)
 const dns = await dnsServers([{ address: "127.0.2.53" }], [{ name: HOST, type: "A", value: ADDRESS, ttl: 60 }])
 
-const httpsPost = () =>
+// node's https.request: `agent: false` makes a new connection with a full handshake each time
+const post = (agent: Https.Agent | false) => () =>
   new Promise<Buffer>((resolve, reject) => {
     const req = Https.request({
       host: ADDRESS,
       port: tls.port,
       servername: HOST,
       ca: certs.ca,
-      agent: false,
+      agent,
       method: "POST",
       path: PATH,
       headers: { ...HEADERS, host: HOST, "content-length": Buffer.byteLength(BODY) }
@@ -66,29 +67,11 @@ const httpsPost = () =>
     req.on("error", reject)
     req.end(BODY)
   })
+const httpsPost = post(false)
 
 // keepAlive false: a new connection per request, but TLS sessions cached (maxCachedSessions 100)
 const sessionAgent = new Https.Agent({ keepAlive: false })
-const agentPost = () =>
-  new Promise<Buffer>((resolve, reject) => {
-    const req = Https.request({
-      host: ADDRESS,
-      port: tls.port,
-      servername: HOST,
-      ca: certs.ca,
-      agent: sessionAgent,
-      method: "POST",
-      path: PATH,
-      headers: { ...HEADERS, host: HOST, "content-length": Buffer.byteLength(BODY) }
-    }, (res) => {
-      const chunks: Array<Buffer> = []
-      res.on("data", (c: Buffer) => chunks.push(c))
-      res.on("end", () => resolve(Buffer.concat(chunks)))
-      res.on("error", reject)
-    })
-    req.on("error", reject)
-    req.end(BODY)
-  })
+const agentPost = post(sessionAgent)
 
 const cs = await connectionService(tls.port, [dns.servers[0].nameserver], certs, { keepAliveMaxRequests: 1 })
 const csFull = await connectionService(tls.port, [dns.servers[0].nameserver], certs, {
