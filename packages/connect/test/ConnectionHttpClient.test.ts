@@ -349,6 +349,7 @@ describe("ConnectionHttpClient (real sockets)", () => {
         expect(e.message).not.toContain(PAN)
         expect(Cause.pretty(Cause.fail(e))).not.toContain(PAN)
         expect(JSON.stringify(e)).not.toContain(PAN)
+        expect(Object.keys(JSON.parse(JSON.stringify(e)))).toEqual(["_tag", "reason", "message", "request", "cause"])
       }
       expect(errors[0].message).toContain("https://elsewhere.example")
       expect(w.server.received.length).toBe(0)
@@ -379,6 +380,10 @@ describe("ConnectionHttpClient (real sockets)", () => {
         expect(e.message).toContain("Do not resend")
         expect(Cause.pretty(Cause.fail(e))).not.toContain(PAN)
         expect(JSON.stringify(e)).not.toContain(PAN)
+        const json = JSON.parse(JSON.stringify(e)) as Record<string, unknown>
+        expect(Object.keys(json)).toEqual(["_tag", "reason", "message", "request", "response", "cause"])
+        expect(json.response).toEqual({ status: 0 })
+        expect(json.message).toBe(e.message)
       }).pipe(Effect.scoped, Effect.provide(quiet))
   )
 
