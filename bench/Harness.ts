@@ -425,6 +425,114 @@ export const loadEffect = <A, E>(
 /** One POST through the ConnectionService, its body read whole. */
 export const servicePost = (service: Service) => service.request({ path: PATH, body: BODY, headers: HEADERS })
 
+// -----------------------------------------------------------------------------
+// rounds: warm-up, interleaved runs, paired ratios, the summary table
+// -----------------------------------------------------------------------------
+
+/** A client measured in rounds: its name (a row of the table) and one run of `n` requests. */
+export type Client = readonly [name: string, run: (n: number) => Promise<RunResult>]
+
+/** A client's runs (run i measured in round i) and, for ratios, the runs of every client by row. */
+export interface Measured {
+  readonly name: string
+  readonly runs: ReadonlyArray<RunResult>
+  /** The runs of the client in row `index` (0: the baseline), measured in the same rounds. */
+  readonly row: (index: number) => ReadonlyArray<RunResult>
+}
+
+/** A column of the summary table: its header and the cell of one client. */
+export type Column = readonly [header: string, cell: (m: Measured) => string]
+
+/** Per-run figures: the summary shows the median over the runs. */
+export const p50 = (r: RunResult): number => percentile(r.latencies, 50)
+export const p99 = (r: RunResult): number => percentile(r.latencies, 99)
+export const meanLatency = (r: RunResult): number => r.latencies.reduce((a, b) => a + b, 0) / r.latencies.length
+
+/** Columns the benchmarks share. */
+export const column = {
+  /** The client's name. */
+  client: ["client", (m) => m.name] as Column,
+  /** The median over the runs of a per-run figure, with `digits` decimals. */
+  median: (header: string, figure: (r: RunResult) => number, digits = 0): Column => [
+    header,
+    (m) => fmt(median(m.runs.map(figure)), digits)
+  ],
+  /** Failed requests over all runs. */
+  errors: ["errors", (m) => fmt(m.runs.reduce((n, r) => n + r.errors, 0))] as Column,
+  /** `figure` over the same figure of row `against` round by round: "0.91x (0.84-0.97)". */
+  vs: (header: string, against: number, figure: (r: RunResult) => number): Column => [
+    header,
+    (m) => fmtPaired(paired(m.runs, m.row(against), figure))
+  ],
+  /** The same ratio, its median only: "0.91x". */
+  vsMedian: (header: string, against: number, figure: (r: RunResult) => number): Column => [
+    header,
+    (m) => `${paired(m.runs, m.row(against), figure).median.toFixed(2)}x`
+  ]
+}
+
+export interface RoundsOptions {
+  /** The title of the summary table. */
+  readonly title: string
+  /** The clients, the baseline first; each is a row of the table. */
+  readonly clients: ReadonlyArray<Client>
+  /** Requests in a run. */
+  readonly requests: number
+  /** Rounds: runs per client. */
+  readonly runs: number
+  /** Requests of each client's warm-up run (not measured). */
+  readonly warmUp: number
+  readonly columns: ReadonlyArray<Column>
+  /** Called after the warm-up runs, before the measured ones (e.g. to read the server's counters). */
+  readonly afterWarmUp?: (() => Promise<void>) | undefined
+}
+
+/**
+ * The measuring loop of the comparative benchmarks: one warm-up run per client, then `runs`
+ * rounds of one run per client ({@link interleaved}), then the summary table (one row per client,
+ * ratios paired round by round: {@link paired}) and each client's first error. Returns the runs.
+ */
+export const rounds = async (options: RoundsOptions): Promise<ReadonlyMap<string, ReadonlyArray<RunResult>>> => {
+  for (const [, run] of options.clients) await run(options.warmUp)
+  await options.afterWarmUp?.()
+  const results = await interleaved(options.clients, options.runs, options.requests)
+  const row = (index: number) => results.get(options.clients[index][0])!
+  const measured = options.clients.map(([name]): Measured => ({ name, runs: results.get(name)!, row }))
+  table(
+    options.title,
+    options.columns.map(([header]) => header),
+    measured.map((m) => options.columns.map(([, cell]) => cell(m)))
+  )
+  for (const m of measured) {
+    const firstError = m.runs.find((r) => r.firstError !== undefined)?.firstError
+    if (firstError !== undefined) note(`  first error (${m.name}): ${firstError}`)
+  }
+  return results
+}
+
+/**
+ * The sizes of a benchmark run at several concurrency levels: `--concurrency=N` for one level
+ * only, `--requests=N` for every level (else `sizes` by level, 10,000 for a level not listed),
+ * `--runs=N` (else `runs`).
+ */
+export const levels = (defaults: {
+  readonly levels: ReadonlyArray<number>
+  readonly sizes: Readonly<Record<number, number>>
+  readonly runs: number
+}): {
+  readonly concurrency: ReadonlyArray<number>
+  readonly requestsAt: (concurrency: number) => number
+  readonly runs: number
+} => {
+  const requests = arg("requests", 0)
+  const only = arg("concurrency", 0)
+  return {
+    concurrency: only > 0 ? [only] : defaults.levels,
+    requestsAt: (concurrency) => requests > 0 ? requests : defaults.sizes[concurrency] ?? 10_000,
+    runs: arg("runs", defaults.runs)
+  }
+}
+
 /** Arguments: `--runs=N` and `--requests=N` style overrides. */
 export const arg = (name: string, fallback: number): number => {
   const hit = process.argv.find((a) => a.startsWith(`--${name}=`))

@@ -16,25 +16,25 @@ import {
   arg,
   BODY,
   certificates,
+  type Client,
+  column,
   connectionService,
   cpuPerRequest,
   dnsServers,
   fmt,
-  fmtPaired,
   HEADERS,
   HOST,
-  interleaved,
   loadEffect,
   loadPromise,
-  median,
+  meanLatency,
   note,
-  paired,
+  p50,
+  p99,
   PATH,
-  percentile,
   perSecond,
-  type RunResult,
+  rounds,
+  type ServerStats,
   servicePost,
-  table,
   tlsServers
 } from "./Harness.js"
 
@@ -46,14 +46,15 @@ const certs = await certificates()
 const tls = await tlsServers([ADDRESS], certs)
 const dns = await dnsServers([{ address: "127.0.2.53" }], [{ name: HOST, type: "A", value: ADDRESS, ttl: 60 }])
 
-const httpsPost = () =>
+// node's https.request: `agent: false` makes a new connection with a full handshake each time
+const post = (agent: Https.Agent | false) => () =>
   new Promise<Buffer>((resolve, reject) => {
     const req = Https.request({
       host: ADDRESS,
       port: tls.port,
       servername: HOST,
       ca: certs.ca,
-      agent: false,
+      agent,
       method: "POST",
       path: PATH,
       headers: { ...HEADERS, host: HOST, "content-length": Buffer.byteLength(BODY) }
@@ -66,29 +67,11 @@ const httpsPost = () =>
     req.on("error", reject)
     req.end(BODY)
   })
+const httpsPost = post(false)
 
 // keepAlive false: a new connection per request, but TLS sessions cached (maxCachedSessions 100)
 const sessionAgent = new Https.Agent({ keepAlive: false })
-const agentPost = () =>
-  new Promise<Buffer>((resolve, reject) => {
-    const req = Https.request({
-      host: ADDRESS,
-      port: tls.port,
-      servername: HOST,
-      ca: certs.ca,
-      agent: sessionAgent,
-      method: "POST",
-      path: PATH,
-      headers: { ...HEADERS, host: HOST, "content-length": Buffer.byteLength(BODY) }
-    }, (res) => {
-      const chunks: Array<Buffer> = []
-      res.on("data", (c: Buffer) => chunks.push(c))
-      res.on("end", () => resolve(Buffer.concat(chunks)))
-      res.on("error", reject)
-    })
-    req.on("error", reject)
-    req.end(BODY)
-  })
+const agentPost = post(sessionAgent)
 
 const cs = await connectionService(tls.port, [dns.servers[0].nameserver], certs, { keepAliveMaxRequests: 1 })
 const csFull = await connectionService(tls.port, [dns.servers[0].nameserver], certs, {
@@ -101,7 +84,7 @@ note(
     `per client, interleaved, after one warm-up run; TLS server on ${ADDRESS} in a worker thread`
 )
 
-const clients: ReadonlyArray<readonly [string, (n: number) => Promise<RunResult>]> = [
+const clients: ReadonlyArray<Client> = [
   ["https.request, agent: false (baseline)", (n) => loadPromise(n, 1, httpsPost)],
   ["https.Agent, keepAlive false, session cache", (n) => loadPromise(n, 1, agentPost)],
   [
@@ -113,58 +96,29 @@ const clients: ReadonlyArray<readonly [string, (n: number) => Promise<RunResult>
     (n) => loadEffect(csFull.runtime, n, 1, servicePost(csFull.service))
   ]
 ]
-for (const [, run] of clients) await run(Math.min(REQUESTS, 50))
-const before = await tls.stats()
-const results = await interleaved(clients, RUNS, REQUESTS)
-const baseRuns = results.get(clients[0][0])!
-const agentRuns = results.get(clients[1][0])!
-const meanOf = (r: RunResult) => r.latencies.reduce((a, b) => a + b, 0) / r.latencies.length
-const summary = clients.map(([name]) => {
-  const runs = results.get(name)!
-  const all = runs.flatMap((r) => r.latencies)
-  return {
-    name,
-    mean: median(runs.map(meanOf)),
-    p50: median(runs.map((r) => percentile(r.latencies, 50))),
-    p99: median(runs.map((r) => percentile(r.latencies, 99))),
-    max: Math.max(...all),
-    rps: median(runs.map(perSecond)),
-    cpu: median(runs.map(cpuPerRequest)),
-    errors: runs.reduce((n, r) => n + r.errors, 0),
-    firstError: runs.find((r) => r.firstError !== undefined)?.firstError,
-    p50VsHttps: paired(runs, baseRuns, (r) => percentile(r.latencies, 50)),
-    p50VsAgent: paired(runs, agentRuns, (r) => percentile(r.latencies, 50)),
-    meanVsHttps: paired(runs, baseRuns, meanOf)
-  }
+let before!: ServerStats
+await rounds({
+  title: "Cold, concurrency 1",
+  clients,
+  requests: REQUESTS,
+  runs: RUNS,
+  warmUp: Math.min(REQUESTS, 50),
+  afterWarmUp: async () => {
+    before = await tls.stats()
+  },
+  columns: [
+    column.client,
+    column.median("mean ms", meanLatency, 2),
+    column.median("p50 ms", p50, 2),
+    column.median("p99 ms", p99, 2),
+    column.median("req/s", perSecond),
+    column.median("CPU µs/req", cpuPerRequest),
+    column.errors,
+    column.vs("p50 vs https (range)", 0, p50),
+    column.vs("mean vs https (range)", 0, meanLatency),
+    column.vs("p50 vs Agent (range)", 1, p50)
+  ]
 })
-table(
-  "Cold, concurrency 1",
-  [
-    "client",
-    "mean ms",
-    "p50 ms",
-    "p99 ms",
-    "req/s",
-    "CPU µs/req",
-    "errors",
-    "p50 vs https (range)",
-    "mean vs https (range)",
-    "p50 vs Agent (range)"
-  ],
-  summary.map((s) => [
-    s.name,
-    fmt(s.mean, 2),
-    fmt(s.p50, 2),
-    fmt(s.p99, 2),
-    fmt(s.rps),
-    fmt(s.cpu),
-    fmt(s.errors),
-    fmtPaired(s.p50VsHttps),
-    fmtPaired(s.meanVsHttps),
-    fmtPaired(s.p50VsAgent)
-  ])
-)
-for (const s of summary) if (s.firstError !== undefined) note(`  first error (${s.name}): ${s.firstError}`)
 const after = await tls.stats()
 note(
   `(server: ${fmt(after.requests[ADDRESS] - before.requests[ADDRESS])} requests on ` +

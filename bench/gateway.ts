@@ -12,34 +12,30 @@ import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import * as Undici from "undici"
 import {
-  arg,
   busyPerRequest,
   certificates,
+  type Client,
+  column,
   connectionService,
   cpuPerRequest,
   dnsServers,
   fmt,
-  fmtPaired,
   HOST,
-  interleaved,
+  levels,
   loadEffect,
-  median,
   note,
-  paired,
+  p50,
   PATH,
-  percentile,
   perSecond,
-  type RunResult,
-  table,
+  rounds,
   tlsServers
 } from "./Harness.js"
 
-const SIZES: Record<number, number> = { 1: 3000, 16: 8000, 256: 16_000 }
-const REQUESTS_ARG = arg("requests", 0)
-const requestsAt = (concurrency: number) => REQUESTS_ARG > 0 ? REQUESTS_ARG : SIZES[concurrency] ?? 10_000
-const RUNS = arg("runs", 5)
-const ONLY = arg("concurrency", 0)
-const CONCURRENCY = ONLY > 0 ? [ONLY] : [1, 16, 256]
+const { concurrency: CONCURRENCY, requestsAt, runs: RUNS } = levels({
+  levels: [1, 16, 256],
+  sizes: { 1: 3000, 16: 8000, 256: 16_000 },
+  runs: 5
+})
 const ADDRESS = "127.0.2.30"
 const USERNAME = "ws@bench.test"
 const PASSWORD = "bench-pw"
@@ -110,52 +106,28 @@ for (const concurrency of CONCURRENCY) {
   })
   const typed = Effect.suspend(() => gateway.auth(INPUT))
 
-  const clients: ReadonlyArray<readonly [string, (n: number) => Promise<RunResult>]> = [
+  const clients: ReadonlyArray<Client> = [
     ["undici Pool + JSON.stringify/parse (baseline)", (n) => loadEffect(cs.runtime, n, concurrency, byHand)],
     ["GatewayClient.auth", (n) => loadEffect(cs.runtime, n, concurrency, typed)]
   ]
   const requests = requestsAt(concurrency)
-  for (const [, run] of clients) await run(Math.min(requests, 2000))
-  const results = await interleaved(clients, RUNS, requests)
-  const baseRuns = results.get(clients[0][0])!
-  const summary = clients.map(([name]) => {
-    const runs = results.get(name)!
-    return {
-      name,
-      rps: median(runs.map(perSecond)),
-      p50: median(runs.map((r) => percentile(r.latencies, 50))),
-      cpu: median(runs.map(cpuPerRequest)),
-      busy: median(runs.map(busyPerRequest)),
-      errors: runs.reduce((n, r) => n + r.errors, 0),
-      firstError: runs.find((r) => r.firstError !== undefined)?.firstError,
-      vsBase: paired(runs, baseRuns, perSecond),
-      cpuVsBase: paired(runs, baseRuns, cpuPerRequest)
-    }
+  await rounds({
+    title: `GatewayClient.auth, warm, concurrency ${concurrency}`,
+    clients,
+    requests,
+    runs: RUNS,
+    warmUp: Math.min(requests, 2000),
+    columns: [
+      column.client,
+      column.median("req/s", perSecond),
+      column.median("p50 ms", p50, 2),
+      column.median("CPU µs/req", cpuPerRequest),
+      column.median("busy µs/req", busyPerRequest),
+      column.errors,
+      column.vs("throughput vs undici (range)", 0, perSecond),
+      column.vs("CPU/req vs undici (range)", 0, cpuPerRequest)
+    ]
   })
-  table(
-    `GatewayClient.auth, warm, concurrency ${concurrency}`,
-    [
-      "client",
-      "req/s",
-      "p50 ms",
-      "CPU µs/req",
-      "busy µs/req",
-      "errors",
-      "throughput vs undici (range)",
-      "CPU/req vs undici (range)"
-    ],
-    summary.map((s) => [
-      s.name,
-      fmt(s.rps),
-      fmt(s.p50, 2),
-      fmt(s.cpu),
-      fmt(s.busy),
-      fmt(s.errors),
-      fmtPaired(s.vsBase),
-      fmtPaired(s.cpuVsBase)
-    ])
-  )
-  for (const s of summary) if (s.firstError !== undefined) note(`  first error (${s.name}): ${s.firstError}`)
   await pool.close()
   await cs.dispose()
 }

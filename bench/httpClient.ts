@@ -23,36 +23,33 @@ import * as FiberRef from "effect/FiberRef"
 import * as Layer from "effect/Layer"
 import * as Undici from "undici"
 import {
-  arg,
   BODY,
   busyPerRequest,
   certificates,
+  type Client,
+  column,
   connectionService,
   cpuPerRequest,
   dnsServers,
   fmt,
-  fmtPaired,
   HEADERS,
   HOST,
-  interleaved,
+  levels,
   loadEffect,
-  median,
   note,
-  paired,
+  p50,
+  p99,
   PATH,
-  percentile,
   perSecond,
-  type RunResult,
-  table,
+  rounds,
   tlsServers
 } from "./Harness.js"
 
-const SIZES: Record<number, number> = { 1: 3000, 16: 5000 }
-const REQUESTS_ARG = arg("requests", 0)
-const requestsAt = (concurrency: number) => REQUESTS_ARG > 0 ? REQUESTS_ARG : SIZES[concurrency] ?? 10_000
-const RUNS = arg("runs", 5)
-const ONLY = arg("concurrency", 0)
-const CONCURRENCY = ONLY > 0 ? [ONLY] : [1, 16]
+const { concurrency: CONCURRENCY, requestsAt, runs: RUNS } = levels({
+  levels: [1, 16],
+  sizes: { 1: 3000, 16: 5000 },
+  runs: 5
+})
 const ADDRESS = "127.0.2.20"
 
 const certs = await certificates()
@@ -98,7 +95,7 @@ for (const concurrency of CONCURRENCY) {
   )
   const tracerOff = <A, E>(effect: Effect.Effect<A, E>) => Effect.locally(effect, FiberRef.currentTracerEnabled, false)
 
-  const clients: ReadonlyArray<readonly [string, (n: number) => Promise<RunResult>]> = [
+  const clients: ReadonlyArray<Client> = [
     [
       "@effect/platform NodeHttpClient undici (baseline)",
       (n) => loadEffect(cs.runtime, n, concurrency, platformPost)
@@ -111,50 +108,24 @@ for (const concurrency of CONCURRENCY) {
     ]
   ]
   const requests = requestsAt(concurrency)
-  for (const [, run] of clients) await run(Math.min(requests, 2000))
-  const results = await interleaved(clients, RUNS, requests)
-  const baseRuns = results.get(clients[0][0])!
-  const summary = clients.map(([name]) => {
-    const runs = results.get(name)!
-    return {
-      name,
-      rps: median(runs.map(perSecond)),
-      p50: median(runs.map((r) => percentile(r.latencies, 50))),
-      p99: median(runs.map((r) => percentile(r.latencies, 99))),
-      cpu: median(runs.map(cpuPerRequest)),
-      busy: median(runs.map(busyPerRequest)),
-      errors: runs.reduce((n, r) => n + r.errors, 0),
-      firstError: runs.find((r) => r.firstError !== undefined)?.firstError,
-      vsBase: paired(runs, baseRuns, perSecond),
-      p50VsBase: paired(runs, baseRuns, (r) => percentile(r.latencies, 50))
-    }
+  await rounds({
+    title: `HttpClient, warm, concurrency ${concurrency}`,
+    clients,
+    requests,
+    runs: RUNS,
+    warmUp: Math.min(requests, 2000),
+    columns: [
+      column.client,
+      column.median("req/s", perSecond),
+      column.median("p50 ms", p50, 2),
+      column.median("p99 ms", p99, 2),
+      column.median("CPU µs/req", cpuPerRequest),
+      column.median("busy µs/req", busyPerRequest),
+      column.errors,
+      column.vs("throughput vs platform undici (range)", 0, perSecond),
+      column.vsMedian("p50 vs platform undici", 0, p50)
+    ]
   })
-  table(
-    `HttpClient, warm, concurrency ${concurrency}`,
-    [
-      "client",
-      "req/s",
-      "p50 ms",
-      "p99 ms",
-      "CPU µs/req",
-      "busy µs/req",
-      "errors",
-      "throughput vs platform undici (range)",
-      "p50 vs platform undici"
-    ],
-    summary.map((s) => [
-      s.name,
-      fmt(s.rps),
-      fmt(s.p50, 2),
-      fmt(s.p99, 2),
-      fmt(s.cpu),
-      fmt(s.busy),
-      fmt(s.errors),
-      fmtPaired(s.vsBase),
-      `${s.p50VsBase.median.toFixed(2)}x`
-    ])
-  )
-  for (const s of summary) if (s.firstError !== undefined) note(`  first error (${s.name}): ${s.firstError}`)
   await agent.close()
   await cs.dispose()
 }

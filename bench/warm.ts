@@ -27,41 +27,38 @@
 import * as Effect from "effect/Effect"
 import * as Undici from "undici"
 import {
-  arg,
   BODY,
   busyPerRequest,
   certificates,
+  type Client,
+  column,
   connectionService,
   cpuPerRequest,
   dnsServers,
   fmt,
-  fmtPaired,
   HEADERS,
   HOST,
-  interleaved,
+  levels,
   loadEffect,
   loadPromise,
-  median,
   note,
-  paired,
+  p50,
+  p99,
   PATH,
-  percentile,
   perSecond,
-  type RunResult,
+  rounds,
   servicePost,
-  table,
   tlsServers
 } from "./Harness.js"
 
 // Each run lasts about a second at every level, so that a GC pause or a scheduling hiccup is a
 // small part of it: at concurrency 256, 2,000 requests were 8 per worker and 0.15 s, and the ratios
 // of such runs ranged from 0.4x to 1.6x within one process.
-const SIZES: Record<number, number> = { 1: 3000, 16: 10_000, 256: 20_000 }
-const REQUESTS_ARG = arg("requests", 0)
-const requestsAt = (concurrency: number) => REQUESTS_ARG > 0 ? REQUESTS_ARG : SIZES[concurrency] ?? 10_000
-const RUNS = arg("runs", 7)
-const ONLY = arg("concurrency", 0)
-const CONCURRENCY = ONLY > 0 ? [ONLY] : [1, 16, 256]
+const { concurrency: CONCURRENCY, requestsAt, runs: RUNS } = levels({
+  levels: [1, 16, 256],
+  sizes: { 1: 3000, 16: 10_000, 256: 20_000 },
+  runs: 7
+})
 const ADDRESS = "127.0.2.1"
 
 const certs = await certificates()
@@ -93,7 +90,7 @@ for (const concurrency of CONCURRENCY) {
   const byDefault = await connectionService(tls.port, [nameserver], certs)
   const sameReuse = await connectionService(tls.port, [nameserver], certs, { keepAliveMaxRequests: 1_000_000 })
 
-  const clients: ReadonlyArray<readonly [string, (n: number) => Promise<RunResult>]> = [
+  const clients: ReadonlyArray<Client> = [
     ["undici Pool (baseline)", (n) => loadPromise(n, concurrency, undici)],
     ["undici Pool from Effect fibers", (n) => loadEffect(byDefault.runtime, n, concurrency, fromFibers)],
     [
@@ -106,54 +103,25 @@ for (const concurrency of CONCURRENCY) {
     ]
   ]
   const requests = requestsAt(concurrency)
-  for (const [, run] of clients) await run(Math.min(requests, 2000))
-  const results = await interleaved(clients, RUNS, requests)
-  const baseRuns = results.get(clients[0][0])!
-  const fiberRuns = results.get(clients[1][0])!
-  const summary = clients.map(([name]) => {
-    const runs = results.get(name)!
-    return {
-      name,
-      rps: median(runs.map(perSecond)),
-      p50: median(runs.map((r) => percentile(r.latencies, 50))),
-      p99: median(runs.map((r) => percentile(r.latencies, 99))),
-      cpu: median(runs.map(cpuPerRequest)),
-      busy: median(runs.map(busyPerRequest)),
-      errors: runs.reduce((n, r) => n + r.errors, 0),
-      firstError: runs.find((r) => r.firstError !== undefined)?.firstError,
-      vsUndici: paired(runs, baseRuns, perSecond),
-      p50VsUndici: paired(runs, baseRuns, (r) => percentile(r.latencies, 50)),
-      vsFibers: paired(runs, fiberRuns, perSecond)
-    }
+  await rounds({
+    title: `Warm, concurrency ${concurrency}`,
+    clients,
+    requests,
+    runs: RUNS,
+    warmUp: Math.min(requests, 2000),
+    columns: [
+      column.client,
+      column.median("req/s", perSecond),
+      column.median("p50 ms", p50, 2),
+      column.median("p99 ms", p99, 2),
+      column.median("CPU µs/req", cpuPerRequest),
+      column.median("busy µs/req", busyPerRequest),
+      column.errors,
+      column.vs("throughput vs undici (range)", 0, perSecond),
+      column.vsMedian("p50 vs undici", 0, p50),
+      column.vsMedian("throughput vs undici from fibers", 1, perSecond)
+    ]
   })
-  table(
-    `Warm, concurrency ${concurrency}`,
-    [
-      "client",
-      "req/s",
-      "p50 ms",
-      "p99 ms",
-      "CPU µs/req",
-      "busy µs/req",
-      "errors",
-      "throughput vs undici (range)",
-      "p50 vs undici",
-      "throughput vs undici from fibers"
-    ],
-    summary.map((s) => [
-      s.name,
-      fmt(s.rps),
-      fmt(s.p50, 2),
-      fmt(s.p99, 2),
-      fmt(s.cpu),
-      fmt(s.busy),
-      fmt(s.errors),
-      fmtPaired(s.vsUndici),
-      `${s.p50VsUndici.median.toFixed(2)}x`,
-      `${s.vsFibers.median.toFixed(2)}x`
-    ])
-  )
-  for (const s of summary) if (s.firstError !== undefined) note(`  first error (${s.name}): ${s.firstError}`)
   await pool.close()
   await fiberPool.close()
   await byDefault.dispose()

@@ -20,7 +20,7 @@ class MerchantB extends GatewayClient.Tag("app/MerchantB")<MerchantB>() {}
 // In an app these come from its own configuration (or `MerchantB.layerConfig` under a prefix);
 // here from the two simulators.
 const optionsOf = (sim: Simulator.Simulator): GatewayClient.WithOptions => ({
-  connection: { url: sim.url, nameservers: sim.nameservers, caFiles: [sim.caFile], trustStore: "only" },
+  connection: Simulator.settings(sim),
   credentials: { username: sim.username, password: Redacted.make(sim.password), sitereference: sim.sitereference }
 })
 

@@ -8,6 +8,7 @@ import * as ConnectionConfig from "@stpp/connect/ConnectionConfig"
 import * as ConnectionError from "@stpp/connect/ConnectionError"
 import * as ConnectionService from "@stpp/connect/ConnectionService"
 import * as DnsServer from "@stpp/simulator/DnsServer"
+import * as Simulator from "@stpp/simulator/Simulator"
 import * as TestCa from "@stpp/simulator/TestCa"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
@@ -196,18 +197,15 @@ describe.skipIf(!heavyEnabled)("fuzz: gateway answers from a raw TLS server", ()
     const server = Tls.createServer({ key: cert.key, cert: cert.chain })
     await new Promise<void>((resolve) => server.listen(0, ADDRESS, resolve))
     const port = (server.address() as Net.AddressInfo).port
-    const config = ConnectionConfig.layer({
-      url: `https://${HOST}:${port}/json/`,
-      nameservers: [dns.nameserver],
-      dnsDiscovery: false,
-      trustStore: "only",
-      caFiles: [caFile],
-      connectTimeout: "1s",
-      retryTimeout: "2s",
-      ioTimeout: `${IO_TIMEOUT_MS}ms`,
-      maxRetries: 2,
-      logLevel: "debug"
-    })
+    const config = ConnectionConfig.layer(
+      Simulator.settings({ url: `https://${HOST}:${port}/json/`, nameservers: [dns.nameserver], caFile: caFile }, {
+        connectTimeout: "1s",
+        retryTimeout: "2s",
+        ioTimeout: `${IO_TIMEOUT_MS}ms`,
+        maxRetries: 2,
+        logLevel: "debug"
+      })
+    )
     const runtime = ManagedRuntime.make(
       ConnectionService.layerWithoutConfig.pipe(Layer.provide(config)) as Layer.Layer<
         ConnectionService.ConnectionService,

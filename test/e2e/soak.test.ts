@@ -101,12 +101,7 @@ describe.skipIf(!heavyEnabled)("soak: 3,072 requests at concurrency 64 under ran
       const spent0 = (await Effect.runPromise(Metric.value(ConnectionService.metrics.budgetSpent))).count
       const started = Date.now()
       try {
-        const config = ConnectionConfig.layer({
-          url: sim.url,
-          nameservers: sim.nameservers,
-          caFiles: [sim.caFile],
-          trustStore: "only",
-          dnsDiscovery: false,
+        const config = ConnectionConfig.layer(Simulator.settings(sim, {
           connectTimeout: "300ms",
           retryTimeout: `${RETRY_TIMEOUT} millis`,
           ioTimeout: `${IO_TIMEOUT} millis`,
@@ -121,7 +116,7 @@ describe.skipIf(!heavyEnabled)("soak: 3,072 requests at concurrency 64 under ran
           retryBudgetProbes: 2,
           keepAliveIdle: "2s",
           logLevel: "debug"
-        })
+        }))
         const runtime = ManagedRuntime.make(
           ConnectionService.layerWithoutConfig.pipe(Layer.provide(config)) as Layer.Layer<
             ConnectionService.ConnectionService,

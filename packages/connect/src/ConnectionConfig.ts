@@ -277,14 +277,16 @@ const durationKeys: ReadonlySet<string> = new Set([
 // validation across settings
 // -----------------------------------------------------------------------------
 
+// A lower bound `env` set longer than its upper bound `maxEnv`.
+const longerThan = (env: string, value: Duration.Duration, maxEnv: string, max: Duration.Duration) =>
+  Either.left(ConfigError.InvalidData(
+    [env],
+    `${env}: ${Duration.format(value)} is longer than ${maxEnv} (${Duration.format(max)}); allowed: at most ${maxEnv}`
+  ))
+
 const crossCheck = (s: ConnectionSettings): Either.Either<ConnectionSettings, ConfigError.ConfigError> => {
   if (Duration.greaterThan(s.retryBaseDelay, s.retryMaxDelay)) {
-    return Either.left(ConfigError.InvalidData(
-      ["STPP_RETRY_BASE_DELAY"],
-      `STPP_RETRY_BASE_DELAY: ${Duration.format(s.retryBaseDelay)} is longer than STPP_RETRY_MAX_DELAY (${
-        Duration.format(s.retryMaxDelay)
-      }); allowed: at most STPP_RETRY_MAX_DELAY`
-    ))
+    return longerThan("STPP_RETRY_BASE_DELAY", s.retryBaseDelay, "STPP_RETRY_MAX_DELAY", s.retryMaxDelay)
   }
   if (s.retryBudget > 0 && Math.max(s.retryBudgetCost, s.retryBudgetTimeoutCost) > s.retryBudget) {
     const env = s.retryBudgetCost > s.retryBudget ? "STPP_RETRY_BUDGET_COST" : "STPP_RETRY_BUDGET_TIMEOUT_COST"
@@ -296,12 +298,7 @@ const crossCheck = (s: ConnectionSettings): Either.Either<ConnectionSettings, Co
     ))
   }
   if (Duration.greaterThan(s.dnsHedgeMinDelay, s.dnsHedgeMaxDelay)) {
-    return Either.left(ConfigError.InvalidData(
-      ["STPP_DNS_HEDGE_MIN_DELAY"],
-      `STPP_DNS_HEDGE_MIN_DELAY: ${Duration.format(s.dnsHedgeMinDelay)} is longer than STPP_DNS_HEDGE_MAX_DELAY (${
-        Duration.format(s.dnsHedgeMaxDelay)
-      }); allowed: at most STPP_DNS_HEDGE_MAX_DELAY`
-    ))
+    return longerThan("STPP_DNS_HEDGE_MIN_DELAY", s.dnsHedgeMinDelay, "STPP_DNS_HEDGE_MAX_DELAY", s.dnsHedgeMaxDelay)
   }
   if (s.trustStore === "only" && s.caFiles.length === 0) {
     return Either.left(ConfigError.InvalidData(

@@ -9,7 +9,7 @@ import type * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import { describe, expect, it } from "@effect/vitest"
-import { DnsServer, TestCa } from "@stpp/simulator"
+import { DnsServer, Simulator, TestCa } from "@stpp/simulator"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -127,20 +127,22 @@ const world = (
     Fs.writeFileSync(caFile, ca.root.cert)
     yield* Effect.addFinalizer(() => Effect.sync(() => Fs.rmSync(dir, { recursive: true, force: true })))
     const service = ConnectionService.layerWithoutConfig.pipe(
-      Layer.provide(ConnectionConfig.layer({
-        url: `https://${HOST}:${s.port}/json/`,
-        nameservers: [dns.nameserver],
-        dnsDiscovery: false,
-        trustStore: "only",
-        caFiles: [caFile],
-        connectTimeout: "500ms",
-        retryTimeout: "2s",
-        ioTimeout: "2s",
-        retryBaseDelay: "20ms",
-        retryMaxDelay: "100ms",
-        logLevel: "none",
-        ...options.settings
-      })),
+      Layer.provide(
+        ConnectionConfig.layer(
+          Simulator.settings(
+            { url: `https://${HOST}:${s.port}/json/`, nameservers: [dns.nameserver], caFile: caFile },
+            {
+              connectTimeout: "500ms",
+              retryTimeout: "2s",
+              ioTimeout: "2s",
+              retryBaseDelay: "20ms",
+              retryMaxDelay: "100ms",
+              logLevel: "none",
+              ...options.settings
+            }
+          )
+        )
+      ),
       Layer.orDie
     )
     const layer = Layer.provideMerge(ConnectionHttpClient.layer, service)
@@ -347,6 +349,7 @@ describe("ConnectionHttpClient (real sockets)", () => {
         expect(e.message).not.toContain(PAN)
         expect(Cause.pretty(Cause.fail(e))).not.toContain(PAN)
         expect(JSON.stringify(e)).not.toContain(PAN)
+        expect(Object.keys(JSON.parse(JSON.stringify(e)))).toEqual(["_tag", "reason", "message", "request", "cause"])
       }
       expect(errors[0].message).toContain("https://elsewhere.example")
       expect(w.server.received.length).toBe(0)
@@ -377,6 +380,10 @@ describe("ConnectionHttpClient (real sockets)", () => {
         expect(e.message).toContain("Do not resend")
         expect(Cause.pretty(Cause.fail(e))).not.toContain(PAN)
         expect(JSON.stringify(e)).not.toContain(PAN)
+        const json = JSON.parse(JSON.stringify(e)) as Record<string, unknown>
+        expect(Object.keys(json)).toEqual(["_tag", "reason", "message", "request", "response", "cause"])
+        expect(json.response).toEqual({ status: 0 })
+        expect(json.message).toBe(e.message)
       }).pipe(Effect.scoped, Effect.provide(quiet))
   )
 

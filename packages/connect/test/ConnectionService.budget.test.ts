@@ -4,7 +4,7 @@
  * a black hole (a TCP server that accepts and never speaks TLS: every handshake times out).
  */
 import { describe, expect, it } from "@effect/vitest"
-import { DnsServer, TestCa } from "@stpp/simulator"
+import { DnsServer, Simulator, TestCa } from "@stpp/simulator"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -52,19 +52,22 @@ describe("ConnectionService retry budget (real sockets)", () => {
         Fs.writeFileSync(caFile, ca.root.cert)
         yield* Effect.addFinalizer(() => Effect.sync(() => Fs.rmSync(dir, { recursive: true, force: true })))
         const layer = ConnectionService.layerWithoutConfig.pipe(
-          Layer.provide(ConnectionConfig.layer({
-            url: `https://${HOST}:${gw.port}/json/`,
-            nameservers: [dns.nameserver],
-            dnsDiscovery: false,
-            trustStore: "only",
-            caFiles: [caFile],
-            connectTimeout: "300ms",
-            retryTimeout: "1500ms",
-            ioTimeout: "2s",
-            retryBaseDelay: "50ms",
-            retryMaxDelay: "200ms",
-            logLevel: "warning"
-          }))
+          Layer.provide(
+            ConnectionConfig.layer(
+              Simulator.settings({
+                url: `https://${HOST}:${gw.port}/json/`,
+                nameservers: [dns.nameserver],
+                caFile: caFile
+              }, {
+                connectTimeout: "300ms",
+                retryTimeout: "1500ms",
+                ioTimeout: "2s",
+                retryBaseDelay: "50ms",
+                retryMaxDelay: "200ms",
+                logLevel: "warning"
+              })
+            )
+          )
         )
         yield* Effect.gen(function*() {
           const outcomes = yield* Effect.forEach(
@@ -169,22 +172,25 @@ describe("ConnectionService retry budget (real sockets)", () => {
         // a retry after a time-out costs 20 tokens, after a refusal 1: 200 tokens are 10 retries
         // after time-outs (200 after refusals)
         const layer = ConnectionService.layerWithoutConfig.pipe(
-          Layer.provide(ConnectionConfig.layer({
-            url: `https://${HOST}:${gw.port}/json/`,
-            nameservers: [dns.nameserver],
-            dnsDiscovery: false,
-            trustStore: "only",
-            caFiles: [caFile],
-            connectTimeout: "200ms",
-            retryTimeout: "1500ms",
-            ioTimeout: "2s",
-            retryBaseDelay: "50ms",
-            retryMaxDelay: "200ms",
-            retryBudget: 200,
-            retryBudgetCost: 1,
-            retryBudgetTimeoutCost: 20,
-            logLevel: "warning"
-          }))
+          Layer.provide(
+            ConnectionConfig.layer(
+              Simulator.settings({
+                url: `https://${HOST}:${gw.port}/json/`,
+                nameservers: [dns.nameserver],
+                caFile: caFile
+              }, {
+                connectTimeout: "200ms",
+                retryTimeout: "1500ms",
+                ioTimeout: "2s",
+                retryBaseDelay: "50ms",
+                retryMaxDelay: "200ms",
+                retryBudget: 200,
+                retryBudgetCost: 1,
+                retryBudgetTimeoutCost: 20,
+                logLevel: "warning"
+              })
+            )
+          )
         )
         yield* Effect.gen(function*() {
           const outcomes = yield* Effect.forEach(

@@ -23,18 +23,8 @@ const startTwo = Effect.all([
   Simulator.start({ addresses: ["127.0.0.73", "127.0.0.74"], username: "ws-b@example.test", password: "pw-b-2" })
 ])
 
-const settingsOf = (sim: Simulator.Simulator): ConnectionConfig.ConnectionSettingsInput => ({
-  url: sim.url,
-  nameservers: sim.nameservers,
-  caFiles: [sim.caFile],
-  trustStore: "only",
-  dnsDiscovery: false,
-  connectTimeout: "2s",
-  retryTimeout: "5s",
-  ioTimeout: "3s",
-  maxRetries: 2,
-  logLevel: "warning"
-})
+const settingsOf = (sim: Simulator.Simulator): ConnectionConfig.ConnectionSettingsInput =>
+  Simulator.settings(sim, { maxRetries: 2, logLevel: "warning" })
 
 // One AUTH-shaped request with the simulator's own user, so its request log names who sent it.
 const post = (service: Service, sim: Simulator.Simulator, reference: string) =>

@@ -4,7 +4,7 @@
  * answer late.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { DnsServer, TestCa } from "@stpp/simulator"
+import { DnsServer, Simulator, TestCa } from "@stpp/simulator"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -61,20 +61,23 @@ const world = (
 
 const service = (w: World, settings: ConnectionConfig.ConnectionSettingsInput = {}) =>
   ConnectionService.layerWithoutConfig.pipe(
-    Layer.provide(ConnectionConfig.layer({
-      url: `https://${HOST}:${w.gw.port}/json/`,
-      nameservers: [w.dns.nameserver],
-      dnsDiscovery: false,
-      trustStore: "only",
-      caFiles: [w.caFile],
-      connectTimeout: "500ms",
-      retryTimeout: "3s",
-      ioTimeout: "2s",
-      retryBaseDelay: "20ms",
-      retryMaxDelay: "100ms",
-      logLevel: (process.env.TEST_LOG_LEVEL ?? "warning") as ConnectionConfig.LogLevelName,
-      ...settings
-    }))
+    Layer.provide(
+      ConnectionConfig.layer(
+        Simulator.settings({
+          url: `https://${HOST}:${w.gw.port}/json/`,
+          nameservers: [w.dns.nameserver],
+          caFile: w.caFile
+        }, {
+          connectTimeout: "500ms",
+          retryTimeout: "3s",
+          ioTimeout: "2s",
+          retryBaseDelay: "20ms",
+          retryMaxDelay: "100ms",
+          logLevel: (process.env.TEST_LOG_LEVEL ?? "warning") as ConnectionConfig.LogLevelName,
+          ...settings
+        })
+      )
+    )
   )
 
 const post = (reference = "A00000001") =>

@@ -443,7 +443,8 @@ export const layer = (
 /**
  * The credentials from `Config`: `STPP_USERNAME`, `STPP_PASSWORD` (redacted) and the optional
  * `STPP_SITE_REFERENCE`. Under `Config.nested(credentialsConfig, "MERCHANT_B")` it reads
- * `MERCHANT_B_STPP_USERNAME`, ... and a rejected user's advice names those variables.
+ * `MERCHANT_B_STPP_USERNAME`, ... and a rejected user's advice names those variables, as the
+ * `ConfigProvider` in use names them (its own prefix, `constantCase` and path delimiter included).
  *
  * @since 0.1.0
  * @category config
@@ -452,16 +453,14 @@ export const credentialsConfig: Config.Config<Credentials> = Config.all({
   username: Config.nonEmptyString("STPP_USERNAME"),
   password: Config.redacted("STPP_PASSWORD"),
   sitereference: Config.option(Config.nonEmptyString("STPP_SITE_REFERENCE")),
-  path: internalConfigPath.path
+  usernameVariable: internalConfigPath.variableName("STPP_USERNAME"),
+  passwordVariable: internalConfigPath.variableName("STPP_PASSWORD")
 }).pipe(
-  Config.map(({ password, path, sitereference, username }) => ({
+  Config.map(({ password, passwordVariable, sitereference, username, usernameVariable }) => ({
     username,
     password,
     sitereference: Option.getOrUndefined(sitereference),
-    variables: {
-      username: internalConfigPath.envName(path, "STPP_USERNAME"),
-      password: internalConfigPath.envName(path, "STPP_PASSWORD")
-    }
+    variables: { username: usernameVariable, password: passwordVariable }
   }))
 )
 

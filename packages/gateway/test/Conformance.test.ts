@@ -384,18 +384,7 @@ const ADDRESS = "127.0.0.35"
 
 const live = Effect.gen(function*() {
   const sim = yield* Simulator.start({ addresses: [ADDRESS] })
-  const settings = ConnectionConfig.layer({
-    url: sim.url,
-    nameservers: sim.nameservers,
-    caFiles: [sim.caFile],
-    trustStore: "only",
-    dnsDiscovery: false,
-    connectTimeout: "2s",
-    retryTimeout: "5s",
-    ioTimeout: "3s",
-    maxRetries: 2,
-    logLevel: "warning"
-  })
+  const settings = ConnectionConfig.layer(Simulator.settings(sim, { maxRetries: 2, logLevel: "warning" }))
   const connection = ConnectionService.layerWithoutConfig.pipe(Layer.provide(settings))
   const client = (password: string) =>
     GatewayClient.layer({ username: sim.username, password: Redacted.make(password), sitereference: sim.sitereference })

@@ -20,18 +20,8 @@ class MerchantB extends GatewayClient.Tag("test/gateway/MerchantB")<MerchantB>()
 
 const VISA = "4111111111111111"
 
-const connectionOf = (sim: Simulator.Simulator): ConnectionConfig.ConnectionSettingsInput => ({
-  url: sim.url,
-  nameservers: sim.nameservers,
-  caFiles: [sim.caFile],
-  trustStore: "only",
-  dnsDiscovery: false,
-  connectTimeout: "2s",
-  retryTimeout: "5s",
-  ioTimeout: "3s",
-  maxRetries: 2,
-  logLevel: "warning"
-})
+const connectionOf = (sim: Simulator.Simulator): ConnectionConfig.ConnectionSettingsInput =>
+  Simulator.settings(sim, { maxRetries: 2, logLevel: "warning" })
 
 const optionsOf = (sim: Simulator.Simulator, password = sim.password): GatewayClient.WithOptions => ({
   connection: connectionOf(sim),
@@ -188,4 +178,63 @@ describe("GatewayClient: several merchants in one app (E1)", () => {
         password: "EU_MERCHANT_B_STPP_PASSWORD"
       })
     }))
+
+  it.effect("credentialsConfig names the variables as the ConfigProvider spells them: its delimiter, case and prefix", () =>
+    Effect.gen(function*() {
+      const values = { username: "ws-b@example.test", password: "pw-b" }
+      const underB = Config.nested(Config.nested(GatewayClient.credentialsConfig, "merchantB"), "eu")
+      const variablesWith = (provider: ConfigProvider.ConfigProvider) =>
+        Effect.withConfigProvider(underB, provider).pipe(
+          Effect.tap((c) => expect(c.username).toBe(values.username)),
+          Effect.map((c) => c.variables)
+        )
+      // fromMap's own delimiter (".")
+      const dotted = yield* variablesWith(ConfigProvider.fromMap(
+        new Map([["eu.merchantB.STPP_USERNAME", values.username], ["eu.merchantB.STPP_PASSWORD", values.password]])
+      ))
+      expect(dotted).toEqual({ username: "eu.merchantB.STPP_USERNAME", password: "eu.merchantB.STPP_PASSWORD" })
+      // constantCase renames every segment: camelCase prefixes become EU_MERCHANT_B
+      const constant = new Map([
+        ["EU_MERCHANT_B_STPP_USERNAME", values.username],
+        ["EU_MERCHANT_B_STPP_PASSWORD", values.password]
+      ])
+      const constantCase = yield* variablesWith(
+        ConfigProvider.constantCase(ConfigProvider.fromMap(constant, { pathDelim: "_" }))
+      )
+      expect(constantCase).toEqual({ username: "EU_MERCHANT_B_STPP_USERNAME", password: "EU_MERCHANT_B_STPP_PASSWORD" })
+      // the provider's own prefix (ConfigProvider.nested) comes first, before the Config's
+      const app = new Map([
+        ["APP__EU__MERCHANT_B__STPP_USERNAME", values.username],
+        ["APP__EU__MERCHANT_B__STPP_PASSWORD", values.password]
+      ])
+      const prefixed = yield* variablesWith(
+        ConfigProvider.fromMap(app, { pathDelim: "__" }).pipe(
+          ConfigProvider.constantCase,
+          ConfigProvider.nested("APP")
+        )
+      )
+      // fromMap joins every segment with "__": the names are those of the map
+      expect(prefixed).toEqual({
+        username: "APP__EU__MERCHANT_B__STPP_USERNAME",
+        password: "APP__EU__MERCHANT_B__STPP_PASSWORD"
+      })
+    }))
+
+  it.effect("credentialsConfig names the variables of the environment (fromEnv, a custom delimiter)", () =>
+    Effect.gen(function*() {
+      const names = ["RVW_MERCHANT_C__STPP_USERNAME", "RVW_MERCHANT_C__STPP_PASSWORD"]
+      yield* Effect.acquireRelease(
+        Effect.sync(() => {
+          process.env[names[0]] = "ws-c@example.test"
+          process.env[names[1]] = "pw-c"
+        }),
+        () => Effect.sync(() => names.forEach((name) => delete process.env[name]))
+      )
+      const credentials = yield* Effect.withConfigProvider(
+        Config.nested(GatewayClient.credentialsConfig, "RVW_MERCHANT_C"),
+        ConfigProvider.fromEnv({ pathDelim: "__" })
+      )
+      expect(credentials.username).toBe("ws-c@example.test")
+      expect(credentials.variables).toEqual({ username: names[0], password: names[1] })
+    }).pipe(Effect.scoped))
 })

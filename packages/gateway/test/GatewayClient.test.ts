@@ -510,19 +510,9 @@ const live = (password?: string) =>
   Effect.gen(function*() {
     const sim = yield* Simulator.start({ addresses: ["127.0.0.31", "127.0.0.32"] })
     const connection = ConnectionService.layerWithoutConfig.pipe(
-      Layer.provide(ConnectionConfig.layer({
-        url: sim.url,
-        nameservers: sim.nameservers,
-        caFiles: [sim.caFile],
-        trustStore: "only",
-        dnsDiscovery: false,
-        connectTimeout: "2s",
-        retryTimeout: "5s",
-        ioTimeout: "3s",
-        maxRetries: 3,
-        maxSockets: 2,
-        logLevel: "debug"
-      }))
+      Layer.provide(
+        ConnectionConfig.layer(Simulator.settings(sim, { maxRetries: 3, maxSockets: 2, logLevel: "debug" }))
+      )
     )
     const layer = GatewayClient.layer({
       username: sim.username,

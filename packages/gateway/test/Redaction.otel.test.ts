@@ -42,18 +42,7 @@ const leaks = (text: string) => SECRETS.filter((s) => text.includes(s))
 
 const client = (sim: Simulator.Simulator) =>
   GatewayClient.layer({ username: USERNAME, password: Redacted.make(PASSWORD), sitereference: sim.sitereference }).pipe(
-    Layer.provide(ConnectionService.layerWith({
-      url: sim.url,
-      nameservers: sim.nameservers,
-      caFiles: [sim.caFile],
-      trustStore: "only",
-      dnsDiscovery: false,
-      connectTimeout: "2s",
-      retryTimeout: "5s",
-      ioTimeout: "3s",
-      maxRetries: 1,
-      logLevel: "debug"
-    }))
+    Layer.provide(ConnectionService.layerWith(Simulator.settings(sim, { maxRetries: 1, logLevel: "debug" })))
   )
 
 const auth = (pan: string, baseamount: string, securitycode = "123") =>
@@ -187,18 +176,10 @@ describe("redaction under an app's tracer and logger (E2)", () => {
           Effect.provide(appLogging),
           Effect.provide(
             GatewayClient.layer({ username: USERNAME, password: Redacted.make(PASSWORD), sitereference: "test_site1" })
-              .pipe(Layer.provideMerge(ConnectionService.layerWith({
-                url: gateway.url,
-                nameservers: [gateway.nameserver],
-                caFiles: [gateway.caFile],
-                trustStore: "only",
-                dnsDiscovery: false,
-                connectTimeout: "2s",
-                retryTimeout: "5s",
-                ioTimeout: "3s",
-                maxRetries: 0,
-                logLevel: "debug"
-              })))
+              .pipe(Layer.provideMerge(ConnectionService.layerWith(Simulator.settings(
+                { url: gateway.url, nameservers: [gateway.nameserver], caFile: gateway.caFile },
+                { maxRetries: 0, logLevel: "debug" }
+              ))))
           ),
           // and where the client is built, so the library's own lines go to the app's logger too
           Effect.provide(appLogging)

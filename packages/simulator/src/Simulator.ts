@@ -108,6 +108,66 @@ export interface Simulator {
   readonly transactions: () => ReadonlyArray<GatewayServer.Transaction>
 }
 
+/**
+ * The connection settings of a client that talks to a simulator: its url, its DNS server, its CA
+ * file as the only trusted root (`trustStore: "only"`), no name-server discovery (the simulator's
+ * DNS server is the only one asked) and time-outs that fit loopback (connect 2 s, I/O 3 s, retry
+ * budget 5 s).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ClientSettings {
+  readonly url: string
+  readonly nameservers: ReadonlyArray<string>
+  readonly caFiles: ReadonlyArray<string>
+  readonly trustStore: "only"
+  readonly dnsDiscovery: false
+  readonly connectTimeout: string
+  readonly ioTimeout: string
+  readonly retryTimeout: string
+}
+
+/**
+ * The settings a client needs to talk to a running simulator (see {@link ClientSettings}), with
+ * `overrides` on top: a plain object, so it is given as is to `ConnectionService.layerWith`,
+ * `ConnectionConfig.layer` or a `GatewayClient`'s `connection` option (this package does not
+ * depend on `@stpp/connect`). Only `url`, `nameservers` and `caFile` are read from `sim`, so a
+ * test that runs the `GatewayServer` and `DnsServer` on their own can pass those.
+ *
+ * @example
+ * ```ts
+ * import { Simulator } from "@stpp/simulator"
+ * import * as Effect from "effect/Effect"
+ *
+ * const program = Effect.scoped(Effect.gen(function*() {
+ *   const sim = yield* Simulator.start()
+ *   const settings = Simulator.settings(sim, { maxRetries: 0, logLevel: "warning" })
+ *   // ConnectionService.layerWith(settings), GatewayClient.layerWith({ connection: settings, ... })
+ *   yield* Effect.log(settings.url, settings.trustStore, settings.maxRetries)
+ * }))
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const settings = <const O extends Readonly<Record<string, unknown>> = {}>(
+  sim: Pick<Simulator, "url" | "nameservers" | "caFile">,
+  overrides: O = {} as O
+): Omit<ClientSettings, keyof O> & O => {
+  const base: ClientSettings = {
+    url: sim.url,
+    nameservers: [...sim.nameservers],
+    caFiles: [sim.caFile],
+    trustStore: "only",
+    dnsDiscovery: false,
+    connectTimeout: "2s",
+    ioTimeout: "3s",
+    retryTimeout: "5s"
+  }
+  return { ...base, ...overrides } as Omit<ClientSettings, keyof O> & O
+}
+
 const zoneOf = (hostname: string): string => {
   const labels = hostname.split(".")
   return labels.length > 2 ? labels.slice(1).join(".") : hostname

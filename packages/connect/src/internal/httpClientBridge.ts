@@ -367,38 +367,40 @@ const noResponse = (request: HttpClientRequest.HttpClientRequest, address: strin
  */
 export class SafeRequestError extends HttpClientError.RequestError {
   get message(): string {
-    return this.description
-      ? `${this.reason}: ${this.description} (${methodAndUrl(this.request)})`
-      : `${this.reason} error (${methodAndUrl(this.request)})`
+    return safeMessage(this, methodAndUrl(this.request))
   }
   toJSON(): unknown {
-    return {
-      _tag: this._tag,
-      reason: this.reason,
-      message: this.message,
-      request: requestView(this.request),
-      cause: this.cause
-    }
+    return safeJson(this, undefined)
   }
 }
 
 /** `ResponseError` with a redacted message and `toJSON`, like {@link SafeRequestError}. @internal */
 export class SafeResponseError extends HttpClientError.ResponseError {
   get message(): string {
-    const info = `${this.response.status} ${methodAndUrl(this.request)}`
-    return this.description ? `${this.reason}: ${this.description} (${info})` : `${this.reason} error (${info})`
+    return safeMessage(this, `${this.response.status} ${methodAndUrl(this.request)}`)
   }
   toJSON(): unknown {
-    return {
-      _tag: this._tag,
-      reason: this.reason,
-      message: this.message,
-      request: requestView(this.request),
-      response: { status: this.response.status },
-      cause: this.cause
-    }
+    return safeJson(this, { status: this.response.status })
   }
 }
+
+// What the two safe errors show: no URL query, no body, the caller's own request inspectable.
+type SafeError = Pick<
+  HttpClientError.RequestError | HttpClientError.ResponseError,
+  "_tag" | "reason" | "description" | "message" | "request" | "cause"
+>
+
+const safeMessage = (error: SafeError, info: string): string =>
+  error.description ? `${error.reason}: ${error.description} (${info})` : `${error.reason} error (${info})`
+
+const safeJson = (error: SafeError, response: { readonly status: number } | undefined): unknown => ({
+  _tag: error._tag,
+  reason: error.reason,
+  message: error.message,
+  request: requestView(error.request),
+  ...(response === undefined ? {} : { response }),
+  cause: error.cause
+})
 
 /**
  * The library's error as an `HttpClientError`, with it as `cause`. Chosen against
