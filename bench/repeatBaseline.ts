@@ -14,7 +14,9 @@ const pool = new Undici.Pool(`https://${process.env.STPP_BENCH_ADDRESS}:${url.po
   connections: 1,
   connect: { ca: Fs.readFileSync(process.env.STPP_CA_FILE!, "utf8"), servername: url.hostname }
 })
-const authorization = `Basic ${Buffer.from(`${process.env.STPP_USERNAME}:${process.env.STPP_PASSWORD}`).toString("base64")}`
+const authorization = `Basic ${
+  Buffer.from(`${process.env.STPP_USERNAME}:${process.env.STPP_PASSWORD}`).toString("base64")
+}`
 const item = JSON.parse(Fs.readFileSync(process.argv[3]!, "utf8")) as Record<string, unknown>
 for (let i = 0; i < n; i++) {
   const reference = `A${i.toString(36).padStart(8, "0")}`
