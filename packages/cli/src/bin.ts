@@ -3,18 +3,26 @@
  *
  * @since 0.1.0
  */
-import * as NodeContext from "@effect/platform-node/NodeContext"
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import * as NodePath from "@effect/platform-node/NodePath"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import * as NodeTerminal from "@effect/platform-node/NodeTerminal"
 import * as Redact from "@stpp/connect/Redact"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
 import * as Cli from "./Cli.js"
 
 // Colour only for a person at a terminal, and never when NO_COLOR is set (https://no-color.org).
 const color = process.stdout.isTTY === true && (process.env.NO_COLOR ?? "") === ""
 
-NodeRuntime.runMain(Cli.run(process.argv, { color }).pipe(Effect.provide(NodeContext.layer)), {
+// What the commands use of the platform (files, paths, the terminal for @effect/cli), not all of
+// NodeContext: its command executor and worker manager load node's child_process and more at
+// start (P2).
+const platform = Layer.mergeAll(NodeFileSystem.layer, NodePath.layer, NodeTerminal.layer)
+
+NodeRuntime.runMain(Cli.run(process.argv, { color }).pipe(Effect.provide(platform)), {
   disableErrorReporting: true,
   disablePrettyLogger: true,
   teardown: (exit) => {
