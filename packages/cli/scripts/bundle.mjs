@@ -32,10 +32,13 @@ const undiciClientOnly = {
         : undefined)
     // The connection offers http/1.1 alone (ALPN), so undici's HTTP/2 client, which loads node's
     // http2 at start, is never used: a stub that says so, should it ever be called.
-    build.onResolve({ filter: /^\.\/client-h2\.js$/ }, (args) =>
-      /[\\/]undici[\\/]lib[\\/]dispatcher[\\/]client\.js$/.test(args.importer)
-        ? { path: "client-h2", namespace: "undici-no-h2" }
-        : undefined)
+    build.onResolve(
+      { filter: /^\.\/client-h2\.js$/ },
+      (args) =>
+        /[\\/]undici[\\/]lib[\\/]dispatcher[\\/]client\.js$/.test(args.importer)
+          ? { path: "client-h2", namespace: "undici-no-h2" }
+          : undefined
+    )
     build.onLoad({ filter: /.*/, namespace: "undici-no-h2" }, () => ({
       contents: "module.exports = function connectH2() {\n" +
         "  throw new Error(\"HTTP/2 is not in the stpp bundle: its connections offer http/1.1 only\")\n}\n",

@@ -1,5 +1,6 @@
 /**
- * The `stpp` executable: runs `Cli.run` on Node and exits with its code.
+ * The `stpp` executable: runs `Cli.run` (or, for a plain `stpp request` line, its handler directly:
+ * `internal/direct.ts`) on Node and exits with its code.
  *
  * @since 0.1.0
  */
@@ -12,7 +13,7 @@ import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
-import * as Cli from "./Cli.js"
+import * as Direct from "./internal/direct.js"
 
 // Colour only for a person at a terminal, and never when NO_COLOR is set (https://no-color.org).
 const color = process.stdout.isTTY === true && (process.env.NO_COLOR ?? "") === ""
@@ -22,7 +23,14 @@ const color = process.stdout.isTTY === true && (process.env.NO_COLOR ?? "") === 
 // start (P2).
 const platform = Layer.mergeAll(NodeFileSystem.layer, NodePath.layer, NodeTerminal.layer)
 
-NodeRuntime.runMain(Cli.run(process.argv, { color }).pipe(Effect.provide(platform)), {
+// A plain `stpp request --body FILE ...` runs without @effect/cli (internal/direct.ts); every other
+// command line goes through the full command, loaded only then.
+const direct = Direct.parse(process.argv.slice(2))
+const main = direct !== undefined
+  ? Direct.run(direct)
+  : Effect.flatMap(Effect.promise(() => import("./Cli.js")), (Cli) => Cli.run(process.argv, { color }))
+
+NodeRuntime.runMain(main.pipe(Effect.provide(platform)), {
   disableErrorReporting: true,
   disablePrettyLogger: true,
   teardown: (exit) => {
