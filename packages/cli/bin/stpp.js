@@ -2,19 +2,23 @@
 // `stpp --version` alone is answered from a constant module with no imports (P2: no Effect, Schema
 // or config is loaded for it); the same text @effect/cli prints. Everything else runs the bundle of
 // dist/bin.js (scripts/bundle.mjs, run by `pnpm build` and before packing): one minified script
-// instead of ~600 modules, compiled with a V8 code cache when one can be kept (below).
-import * as Crypto from "node:crypto"
-import * as Fs from "node:fs"
-import { createRequire } from "node:module"
-import * as Os from "node:os"
-import * as Path from "node:path"
-import { fileURLToPath } from "node:url"
-import * as Vm from "node:vm"
+// instead of ~600 modules, compiled with a V8 code cache when one can be kept (below). This file is
+// CommonJS (bin/package.json), so that node does not start its ES module loader for it.
+"use strict"
+/* eslint-disable @typescript-eslint/no-require-imports -- this file is CommonJS (bin/package.json) */
+const Crypto = require("node:crypto")
+const Fs = require("node:fs")
+const { createRequire } = require("node:module")
+const Os = require("node:os")
+const Path = require("node:path")
+const { pathToFileURL } = require("node:url")
+const Vm = require("node:vm")
 
 const args = process.argv.slice(2)
 if (args.length === 1 && args[0] === "--version") {
-  const { VERSION } = await import("../dist/internal/version.js")
-  process.stdout.write(`${VERSION}\n\n`)
+  import(pathToFileURL(Path.join(__dirname, "../dist/internal/version.js")).href).then(({ VERSION }) => {
+    process.stdout.write(`${VERSION}\n\n`)
+  })
 } else {
   run()
 }
@@ -27,7 +31,7 @@ if (args.length === 1 && args[0] === "--version") {
 // does not fit (then the bundle compiles as without a cache, and the file is written anew). A file
 // not owned by this user is not read. Every failure to read or write it is ignored.
 function run() {
-  const file = fileURLToPath(new URL("../dist/bundle/stpp.cjs", import.meta.url))
+  const file = Path.join(__dirname, "../dist/bundle/stpp.cjs")
   const bytes = Fs.readFileSync(file)
   const cache = cachePath(bytes)
   const cachedData = cache === undefined ? undefined : readCache(cache)
