@@ -1,8 +1,10 @@
 /**
  * Start-up of the `stpp` command (P2), as whole processes: `stpp --version` and one
  * `stpp request` (an AUTH against the simulator started here, in this process) run from the bundle
- * users get (`packages/cli/bin/stpp.js` -> `dist/bundle`) and unbundled (`packages/cli/dist/bin.js`,
- * what tsc emits), against a bare `node -e ""`. Each process is timed from spawn to exit (wall) and,
+ * users get (`packages/cli/bin/stpp.js` -> `dist/bundle/stpp.cjs`; with its V8 code cache, which the
+ * unmeasured first round writes into this run's temporary directory, and, for `request`, without
+ * one: `STPP_CODE_CACHE_DIR` empty, as a command's first run) and unbundled
+ * (`packages/cli/dist/bin.js`, what tsc emits), against a bare `node -e ""`. Each process is timed from spawn to exit (wall) and,
  * when `/usr/bin/time` exists, its CPU (user + system). Rounds as in warm.ts: each round runs every
  * command once, starting with the next one; ratios are taken round by round against the bare node
  * process of the same round.
@@ -27,7 +29,7 @@ const UNBUNDLED = Path.join(root, "packages/cli/dist/bin.js")
 const TIME = "/usr/bin/time"
 const withTime = Fs.existsSync(TIME)
 
-for (const file of [BUNDLED, UNBUNDLED, Path.join(root, "packages/cli/dist/bundle/bin.js")]) {
+for (const file of [BUNDLED, UNBUNDLED, Path.join(root, "packages/cli/dist/bundle/stpp.cjs")]) {
   if (!Fs.existsSync(file)) throw new Error(`${file} is missing: run \`pnpm build\` first`)
 }
 
@@ -55,17 +57,20 @@ const env: Record<string, string> = {}
 for (const [k, v] of Object.entries(process.env)) {
   if (v !== undefined && !k.startsWith("STPP_")) env[k] = v
 }
-Object.assign(env, sim.env, { NO_COLOR: "1" })
+// The bundle's code cache (written by the first run of each command: the unmeasured round) in this
+// run's own directory; the "no code cache" rows set it empty, as a first run or a cache-less user.
+Object.assign(env, sim.env, { NO_COLOR: "1", STPP_CODE_CACHE_DIR: Path.join(dir, "code-cache") })
+const noCache = { ...env, STPP_CODE_CACHE_DIR: "" }
 
 /** One process to its exit: `elapsedMillis` wall from spawn, `cpuMicros` from /usr/bin/time (or NaN). */
-const runOnce = (args: ReadonlyArray<string>, expect: RegExp) => async (): Promise<RunResult> => {
+const runOnce = (args: ReadonlyArray<string>, expect: RegExp, childEnv = env) => async (): Promise<RunResult> => {
   const timeFile = Path.join(dir, "time.txt")
   const [command, argv] = withTime
     ? [TIME, ["-f", "%U %S", "-o", timeFile, process.execPath, ...args]] as const
     : [process.execPath, args] as const
   const started = process.hrtime.bigint()
   const { code, stdout } = await new Promise<{ code: number | null; stdout: string }>((resolve, reject) => {
-    const child = spawn(command, argv, { env, stdio: ["ignore", "pipe", "pipe"] })
+    const child = spawn(command, argv, { env: childEnv, stdio: ["ignore", "pipe", "pipe"] })
     let out = ""
     child.stdout.setEncoding("utf8").on("data", (d: string) => (out += d))
     child.stderr.resume() // its log line
@@ -102,6 +107,7 @@ const commands: ReadonlyArray<readonly [string, () => Promise<RunResult>]> = [
   ["stpp --version, unbundled (dist/bin.js)", runOnce([UNBUNDLED, "--version"], version)],
   ["stpp --version, bundled (bin/stpp.js)", runOnce([BUNDLED, "--version"], version)],
   ["stpp request, unbundled (dist/bin.js)", runOnce([UNBUNDLED, "request", "--body", body], authorised)],
+  ["stpp request, bundled, no code cache", runOnce([BUNDLED, "request", "--body", body], authorised, noCache)],
   ["stpp request, bundled (bin/stpp.js)", runOnce([BUNDLED, "request", "--body", body], authorised)]
 ]
 

@@ -1,7 +1,9 @@
 // Builds the `stpp` command's bundle (P2): esbuild bundles dist/bin.js (so `tsc --build` first; the
-// root `pnpm build` runs both, `prepack` runs this again) with every dependency into dist/bundle/,
-// minified, split so that `request`, `doctor` and `demo` load only when run. bin/stpp.js imports it.
-// Fails when fast-check or test-only code would end up in the bundle.
+// root `pnpm build` runs both, `prepack` runs this again) with every dependency into one minified
+// CommonJS file, dist/bundle/stpp.cjs. `request`, `doctor` and `demo` are still evaluated only when
+// run (esbuild wraps what is imported dynamically in a lazy initialiser). One classic script, not ES
+// modules, so that bin/stpp.js can compile it with a V8 code cache (node 20 has no compile cache for
+// ES modules). Fails when fast-check or test-only code would end up in the bundle.
 import * as esbuild from "esbuild"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
@@ -28,6 +30,20 @@ const undiciClientOnly = {
       /[\\/]connect[\\/]dist[\\/]/.test(args.importer)
         ? { path: "undici", namespace: "undici-client-only", pluginData: { resolveDir: args.resolveDir } }
         : undefined)
+    // The connection offers http/1.1 alone (ALPN), so undici's HTTP/2 client, which loads node's
+    // http2 at start, is never used: a stub that says so, should it ever be called.
+    build.onResolve(
+      { filter: /^\.\/client-h2\.js$/ },
+      (args) =>
+        /[\\/]undici[\\/]lib[\\/]dispatcher[\\/]client\.js$/.test(args.importer)
+          ? { path: "client-h2", namespace: "undici-no-h2" }
+          : undefined
+    )
+    build.onLoad({ filter: /.*/, namespace: "undici-no-h2" }, () => ({
+      contents: "module.exports = function connectH2() {\n" +
+        "  throw new Error(\"HTTP/2 is not in the stpp bundle: its connections offer http/1.1 only\")\n}\n",
+      loader: "js"
+    }))
     build.onLoad({ filter: /.*/, namespace: "undici-client-only" }, (args) => ({
       contents: "import Client from \"undici/lib/dispatcher/client.js\"\nexport { Client }\n",
       resolveDir: args.pluginData.resolveDir,
@@ -37,22 +53,17 @@ const undiciClientOnly = {
 }
 
 const result = await esbuild.build({
-  entryPoints: { bin: entry },
+  entryPoints: { stpp: entry },
   outdir,
+  outExtension: { ".js": ".cjs" },
   bundle: true,
-  splitting: true,
-  format: "esm",
+  format: "cjs",
   platform: "node",
   target: "node20.11",
   minify: true,
   metafile: true,
   logLevel: "warning",
-  plugins: [undiciClientOnly],
-  // undici and other CommonJS dependencies call require() for node's built-ins.
-  banner: {
-    js: "import { createRequire as __stppCreateRequire } from \"node:module\"; " +
-      "const require = __stppCreateRequire(import.meta.url);"
-  }
+  plugins: [undiciClientOnly]
 })
 
 if (result.warnings.length > 0) {

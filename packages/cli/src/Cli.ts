@@ -7,16 +7,14 @@
 import * as CliConfig from "@effect/cli/CliConfig"
 import * as Command from "@effect/cli/Command"
 import * as ValidationError from "@effect/cli/ValidationError"
-import * as Redact from "@stpp/connect/Redact"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import * as Demo from "./Demo.js"
 import * as Doctor from "./Doctor.js"
-import { CliContext, redactingConsole, scanLogLevel } from "./internal/context.js"
+import { CliContext, scanLogLevel, withRedactingConsole } from "./internal/context.js"
 import * as Help from "./internal/help.js"
-import { envOption } from "./internal/settings.js"
 import * as InternalVersion from "./internal/version.js"
 import * as Request from "./Request.js"
 
@@ -73,23 +71,8 @@ export interface RunOptions {
  * @category running
  */
 export const run = (argv: ReadonlyArray<string>, options: RunOptions = {}) =>
-  Effect.gen(function*() {
-    // Everything the command prints leaves through one redacting Console (L1).
-    const panMask = yield* envOption("STPP_PAN_MASK")
-    const inner = yield* Effect.console
-    const redact: Redact.Options = {
-      panMask: Option.exists(panMask, (m) => m.trim().toLowerCase() === "last4") ? "last4" : "first6last4"
-    }
-    // The password and its Basic-auth token are removed literally too, whatever text holds them.
-    const password = Option.getOrElse(yield* envOption("STPP_PASSWORD"), () => "")
-    const username = Option.getOrElse(yield* envOption("STPP_USERNAME"), () => "")
-    const secrets = password.length < 4 ? [] : [
-      password,
-      Buffer.from(`${username}:${password}`).toString("base64"),
-      encodeURIComponent(password)
-    ]
-    return yield* Effect.withConsole(runCommand(argv, options), redactingConsole(inner, redact, secrets))
-  })
+  // Everything the command prints leaves through one redacting Console (L1).
+  withRedactingConsole(runCommand(argv, options))
 
 const runCommand = (argv: ReadonlyArray<string>, options: RunOptions) =>
   Effect.gen(function*() {

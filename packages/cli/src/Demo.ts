@@ -18,7 +18,7 @@
  */
 import * as Command from "@effect/cli/Command"
 import * as Effect from "effect/Effect"
-import * as Settings from "./internal/settings.js"
+import * as SettingOptions from "./internal/options.js"
 
 /**
  * `stpp demo`.
@@ -28,7 +28,7 @@ import * as Settings from "./internal/settings.js"
  */
 export const command = Command.make(
   "demo",
-  { logLevel: Settings.single("log-level") },
+  { logLevel: SettingOptions.single("log-level") },
   (o) => Effect.flatMap(Effect.promise(() => import("./internal/demo.js")), (impl) => impl.run(o))
 ).pipe(
   Command.withDescription(

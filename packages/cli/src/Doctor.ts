@@ -10,7 +10,7 @@
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
 import * as Effect from "effect/Effect"
-import * as Settings from "./internal/settings.js"
+import * as SettingOptions from "./internal/options.js"
 
 /**
  * The report's models and text form, also importable from `DoctorReport`.
@@ -42,13 +42,13 @@ export const command = Command.make(
       Options.withDescription("The gateway port to check (default: the port of STPP_URL / --url, else 443)."),
       Options.optional
     ),
-    url: Settings.single("url"),
-    nameserver: Settings.repeated("nameserver"),
-    ca: Settings.repeated("ca"),
-    connectTimeout: Settings.single("connect-timeout"),
-    dnsTimeout: Settings.single("dns-timeout"),
+    url: SettingOptions.single("url"),
+    nameserver: SettingOptions.repeated("nameserver"),
+    ca: SettingOptions.repeated("ca"),
+    connectTimeout: SettingOptions.single("connect-timeout"),
+    dnsTimeout: SettingOptions.single("dns-timeout"),
     json: Options.boolean("json").pipe(Options.withDescription("Print the report as one JSON object.")),
-    logLevel: Settings.single("log-level")
+    logLevel: SettingOptions.single("log-level")
   },
   (o) => Effect.flatMap(Effect.promise(() => import("./internal/doctor.js")), (impl) => impl.handle(o))
 ).pipe(

@@ -8,6 +8,7 @@
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
 import * as Effect from "effect/Effect"
+import * as SettingOptions from "./internal/options.js"
 import * as Settings from "./internal/settings.js"
 
 /**
@@ -29,14 +30,14 @@ const options = {
         "alias, version and the request reference are added. Its content is never printed."
     )
   ),
-  url: Settings.single("url"),
-  nameserver: Settings.repeated("nameserver"),
-  ca: Settings.repeated("ca"),
-  maxRetries: Settings.single("max-retries"),
-  retryTimeout: Settings.single("retry-timeout"),
-  connectTimeout: Settings.single("connect-timeout"),
-  ioTimeout: Settings.single("io-timeout"),
-  dnsTimeout: Settings.single("dns-timeout"),
+  url: SettingOptions.single("url"),
+  nameserver: SettingOptions.repeated("nameserver"),
+  ca: SettingOptions.repeated("ca"),
+  maxRetries: SettingOptions.single("max-retries"),
+  retryTimeout: SettingOptions.single("retry-timeout"),
+  connectTimeout: SettingOptions.single("connect-timeout"),
+  ioTimeout: SettingOptions.single("io-timeout"),
+  dnsTimeout: SettingOptions.single("dns-timeout"),
   repeat: Options.text("repeat").pipe(
     Options.withPseudoName("N"),
     Options.withDescription(
@@ -50,7 +51,7 @@ const options = {
     Options.withDescription("Pause between repeated requests, e.g. 500ms, 5s, 1m or \"5 seconds\" (default 0)."),
     Options.optional
   ),
-  logLevel: Settings.single("log-level")
+  logLevel: SettingOptions.single("log-level")
 }
 
 /**

@@ -151,6 +151,66 @@ describe("stpp --version", () => {
     }))
 })
 
+describe("the bundle's code cache (P2)", () => {
+  const tempDir = Effect.acquireRelease(
+    Effect.sync(() => Fs.mkdtempSync(Path.join(Os.tmpdir(), "stpp-cli-cache-"))),
+    (dir) => Effect.sync(() => Fs.rmSync(dir, { recursive: true, force: true }))
+  )
+  const cacheFiles = (dir: string) =>
+    Fs.existsSync(dir) ? Fs.readdirSync(dir).filter((f) => f.endsWith(".v8cache")).sort() : []
+
+  it.scopedLive("written by the first run of a command, read (not rewritten) by the next; a bad one is replaced", () =>
+    Effect.gen(function*() {
+      const sim = yield* startSim()
+      const files = yield* bodies
+      const dir = Path.join(yield* tempDir, "cache")
+      const env = { ...sim.env, STPP_CODE_CACHE_DIR: dir }
+      const first = yield* stpp(["request", "--body", files.auth], env)
+      expect(first.code).toBe(0)
+      expect(lines(first.stdout)[0].outcome).toBe("ok")
+      const written = cacheFiles(dir)
+      expect(written).toHaveLength(1)
+      expect(written[0]).toMatch(/^stpp-request-[0-9a-f]{20}\.v8cache$/)
+      const file = Path.join(dir, written[0])
+      expect(Fs.statSync(dir).mode & 0o777).toBe(0o700)
+      expect(Fs.statSync(file).mode & 0o777).toBe(0o600)
+      const bytes = Fs.readFileSync(file)
+      expect(bytes.length).toBeGreaterThan(100_000)
+
+      // V8 took it: the next run leaves it as it was, and answers the same
+      const second = yield* stpp(["request", "--body", files.auth], env)
+      expect(second.code).toBe(0)
+      expect(lines(second.stdout)[0].outcome).toBe("ok")
+      expect(Fs.readFileSync(file).equals(bytes)).toBe(true)
+
+      // a damaged file: rejected, the bundle compiled without it, the file written anew
+      Fs.writeFileSync(file, "not a code cache")
+      const third = yield* stpp(["request", "--body", files.auth], env)
+      expect(third.code).toBe(0)
+      expect(lines(third.stdout)[0].outcome).toBe("ok")
+      expect(cacheFiles(dir)).toEqual(written)
+      expect(Fs.readFileSync(file).length).toBeGreaterThan(100_000)
+      expect(sim.requestsReceived()).toBe(3)
+    }))
+
+  it.scopedLive("in $XDG_CACHE_HOME/stpp by default, per command; none with STPP_CODE_CACHE_DIR empty", () =>
+    Effect.gen(function*() {
+      const home = yield* tempDir
+      const help = yield* stpp(["--help"], { XDG_CACHE_HOME: home })
+      expect(help.code).toBe(0)
+      expect(cacheFiles(Path.join(home, "stpp"))).toEqual([expect.stringMatching(/^stpp-other-/)])
+      const usage = yield* stpp(["request"], { XDG_CACHE_HOME: home })
+      expect(usage.code).toBe(2)
+      expect(cacheFiles(Path.join(home, "stpp")).map((f) => f.split("-")[1])).toEqual(["other", "request"])
+
+      const none = yield* tempDir
+      const off = yield* stpp(["--help"], { XDG_CACHE_HOME: none, STPP_CODE_CACHE_DIR: "" })
+      expect(off.code).toBe(0)
+      expect(off.stdout).toBe(help.stdout)
+      expect(Fs.readdirSync(none)).toEqual([])
+    }))
+})
+
 describe("stpp --help", () => {
   it.live("every command has --help naming its options (exit 0)", () =>
     Effect.gen(function*() {

@@ -342,20 +342,15 @@ export const settingSchema = <K extends keyof ConnectionSettings>(
   }).annotations({ identifier: s.env, description: s.description })
 }
 
-const problemOf = (error: ParseResult.ParseError): string => {
-  const issues = ParseResult.ArrayFormatter.formatErrorSync(error)
-  return issues.length > 0 ? issues[0].message : error.message
-}
-
+// The rule `settingSchema` wraps, applied directly: every setting is parsed at start (the defaults
+// when this module loads, then the environment), and a Schema built and compiled per setting and
+// call was most of that time (P2, the command's start-up). The message is the same: the problem.
 const parseOne = <K extends keyof ConnectionSettings>(
   key: K,
   text: string
 ): Either.Either<ConnectionSettings[K], ConfigError.ConfigError> => {
   const s = settings.find((x) => x.key === key) as unknown as Setting<K>
-  return Either.mapLeft(
-    Schema.decodeEither(settingSchema(key))(text),
-    (error) => invalid(s.env, problemOf(error), s.allowed)
-  )
+  return Either.mapLeft(s.parse(text), (problem) => invalid(s.env, problem, s.allowed))
 }
 
 const parseAll = (

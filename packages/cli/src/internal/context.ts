@@ -11,6 +11,7 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
+import { envOption } from "./settings.js"
 
 /** @internal */
 export class CliContext extends Context.Tag("@stpp/cli/CliContext")<CliContext, {
@@ -97,3 +98,25 @@ export const redactingConsole = (
     unsafe
   }
 }
+
+/**
+ * Runs a command with everything it prints going through one redacting Console (L1): card numbers
+ * masked as STPP_PAN_MASK says, and the configured password, its Basic-auth token and its URL
+ * encoding removed literally too, whatever text holds them.
+ */
+export const withRedactingConsole = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.gen(function*() {
+    const panMask = yield* envOption("STPP_PAN_MASK")
+    const inner = yield* Effect.console
+    const redact: Redact.Options = {
+      panMask: Option.exists(panMask, (m) => m.trim().toLowerCase() === "last4") ? "last4" : "first6last4"
+    }
+    const password = Option.getOrElse(yield* envOption("STPP_PASSWORD"), () => "")
+    const username = Option.getOrElse(yield* envOption("STPP_USERNAME"), () => "")
+    const secrets = password.length < 4 ? [] : [
+      password,
+      Buffer.from(`${username}:${password}`).toString("base64"),
+      encodeURIComponent(password)
+    ]
+    return yield* Effect.withConsole(effect, redactingConsole(inner, redact, secrets))
+  })

@@ -5,7 +5,6 @@
  *
  * @internal
  */
-import * as Options from "@effect/cli/Options"
 import * as ConnectionConfig from "@stpp/connect/ConnectionConfig"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
@@ -53,40 +52,8 @@ export const SETTING_OPTIONS: ReadonlyArray<SettingOption> = [
   { name: "log-level", env: "STPP_LOG_LEVEL", repeatable: false, pseudo: "LEVEL" }
 ]
 
-const settingOf = (env: string) => ConnectionConfig.settings.find((s) => s.env === env)
-
-const describeOption = (o: SettingOption): string => {
-  const setting = settingOf(o.env)
-  const allowed = o.allowed ?? setting?.allowed ?? ""
-  const meaning = setting?.description ?? ""
-  return `${meaning}. Overrides ${o.env}. Allowed: ${allowed}.`
-}
-
-/** A single-valued option that overrides a setting, with its help text. */
-export const single = (name: string): Options.Options<Option.Option<string>> => {
-  const o = SETTING_OPTIONS.find((x) => x.name === name)!
-  return Options.text(name).pipe(
-    Options.withPseudoName(o.pseudo),
-    Options.withDescription(describeOption(o)),
-    Options.optional
-  )
-}
-
-/**
- * A repeatable option that overrides a list setting, with its help text. Zero times is allowed (an
- * empty array: not given); `Options.optional` only makes the usage say so (`[--ca FILE...]`), as
- * `@effect/cli` shows a bare `Options.repeated` as if it were required.
- */
-export const repeated = (name: string): Options.Options<Array<string>> => {
-  const o = SETTING_OPTIONS.find((x) => x.name === name)!
-  return Options.text(name).pipe(
-    Options.withPseudoName(o.pseudo),
-    Options.withDescription(describeOption(o)),
-    Options.repeated,
-    Options.optional,
-    Options.map(Option.getOrElse((): Array<string> => []))
-  )
-}
+/** @internal */
+export const settingOf = (env: string) => ConnectionConfig.settings.find((s) => s.env === env)
 
 /** The values given on the command line, by variable. */
 export interface Given {
