@@ -6,11 +6,14 @@
  * @internal
  */
 import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as DefaultServices from "effect/DefaultServices"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as ExecutionStrategy from "effect/ExecutionStrategy"
 import * as Exit from "effect/Exit"
+import * as FiberRef from "effect/FiberRef"
 import * as Metric from "effect/Metric"
 import * as Random from "effect/Random"
 import * as Scope from "effect/Scope"
@@ -23,6 +26,7 @@ import { metrics } from "./metrics.js"
 import type { LogDebug, Pool } from "./pool.js"
 import * as Emit from "./redact/emit.js"
 import type { RetryBudget } from "./retryBudget.js"
+import { ownedOf } from "./tls/connector.js"
 
 // The connect span holds only the attempt's number: no mask to honour.
 const NO_OPTIONS = Emit.optionsOf(undefined)
@@ -92,25 +96,55 @@ export const make = (options: Options): Connect => {
           onTimeout: () => new DeadlineReached({ phase: "connecting", timeoutMillis: retryTimeoutMillis })
         }))
 
-  const attemptOnce = (state: Attempts, traced: boolean) =>
-    Effect.gen(function*() {
-      state.attempts++
-      yield* Metric.increment(metrics.attempts)
-      const answer = yield* resolver.resolve(host)
-      const address = answer.addresses[0]
-      state.address = address
+  const owned = ownedOf(connector)
+
+  /**
+   * The live connector's connection, its socket closed by the pool (no `Scope` per connection);
+   * any other connector's in a scope of its own, closed with the connection. Taken into the pool
+   * uninterruptibly once connected, so that no socket is left open by an interruption.
+   */
+  const connectTo = (target: TlsConnector.Target, expiresAt: number) =>
+    owned !== undefined
+      ? Effect.uninterruptibleMask((restore) =>
+        Effect.flatMap(restore(owned(target)), (connection) => pooled(connection, undefined, expiresAt))
+      )
       // The connection's own scope, not a child of the layer's: the pool's finalizer closes every
       // open connection itself, and a child scope is one more entry in the layer scope's map.
-      const scope = yield* Scope.make(ExecutionStrategy.sequential)
-      const connection = yield* connector.connect({ address, port, servername: host }).pipe(
-        Scope.extend(scope),
-        Effect.onError((cause) => Scope.close(scope, Exit.failCause(cause)))
-      )
-      if (connection.resumed === true) yield* Metric.increment(metrics.tlsResumed)
-      const now = yield* Clock.currentTimeMillis
+      : Effect.flatMap(Scope.make(ExecutionStrategy.sequential), (scope) =>
+        Effect.uninterruptibleMask((restore) =>
+          Effect.flatMap(
+            restore(Scope.extend(connector.connect(target), scope)).pipe(
+              Effect.onError((cause) =>
+                Scope.close(scope, Exit.failCause(cause))
+              )
+            ),
+            (connection) => pooled(connection, scope, expiresAt)
+          )
+        ))
+
+  const pooled = (connection: TlsConnector.TlsConnection, scope: Scope.CloseableScope | undefined, expiresAt: number) =>
+    Effect.withFiberRuntime<Connection.Pooled>((fiber) => {
+      if (connection.resumed === true) {
+        metrics.tlsResumed.unsafeUpdate(1, fiber.getFiberRef(FiberRef.currentMetricLabels))
+      }
+      const services = fiber.getFiberRef(DefaultServices.currentServices)
+      const now = Context.get(services, Clock.Clock).unsafeCurrentTimeMillis()
       // Random (so tests can fix it): connections opened together are retired at different counts
-      const maxRequests = yield* Random.nextIntBetween(maxRequestsRange[0], maxRequestsRange[1] + 1)
-      return pool.add(connection, scope, answer.expiresAt, now, maxRequests)
+      return Effect.map(
+        Context.get(services, Random.Random).nextIntBetween(maxRequestsRange[0], maxRequestsRange[1] + 1),
+        (maxRequests) => pool.add(connection, scope, expiresAt, now, maxRequests)
+      )
+    })
+
+  const attemptOnce = (state: Attempts, traced: boolean) =>
+    Effect.withFiberRuntime<Connection.Pooled, ConnectFailure>((fiber) => {
+      state.attempts++
+      metrics.attempts.unsafeUpdate(1, fiber.getFiberRef(FiberRef.currentMetricLabels))
+      return Effect.flatMap(resolver.resolve(host), (answer) => {
+        const address = answer.addresses[0]
+        state.address = address
+        return connectTo({ address, port, servername: host }, answer.expiresAt)
+      })
     }).pipe(
       Effect.tapError((e) =>
         logDebug("connect attempt failed", { attempt: state.attempts, address: state.address, error: e._tag })

@@ -23,7 +23,8 @@ export interface Pooled extends Slotted {
   /** When the DNS answer that chose this address expires (epoch ms). */
   readonly dnsExpiresAt: number
   readonly dispatcher: Undici.Client
-  readonly scope: Scope.CloseableScope
+  /** The connector's scope for the connection; none for the live connector's (its socket is ours to close). */
+  readonly scope: Scope.CloseableScope | undefined
   lastUsedAt: number
   requests: number
   /**
@@ -128,7 +129,7 @@ let nextId = 0
  */
 export const wrap = (
   connection: TlsConnection,
-  scope: Scope.CloseableScope,
+  scope: Scope.CloseableScope | undefined,
   /** Parsed once by the caller: undici parses a string origin anew for every client. */
   origin: URL,
   dnsExpiresAt: number,
@@ -230,7 +231,7 @@ export const closeNow = (p: Pooled, onClosed: () => void = constVoid): void => {
 export const close = (p: Pooled): Effect.Effect<void> =>
   Effect.suspend(() => {
     closeNow(p)
-    return Scope.close(p.scope, Exit.void)
+    return p.scope === undefined ? Effect.void : Scope.close(p.scope, Exit.void)
   })
 
 /**
@@ -242,5 +243,5 @@ export const close = (p: Pooled): Effect.Effect<void> =>
 export const closeAndWait = (p: Pooled): Effect.Effect<void> =>
   Effect.zipRight(
     Effect.async<void>((resume) => closeNow(p, () => resume(Effect.void))),
-    Scope.close(p.scope, Exit.void)
+    Effect.suspend(() => p.scope === undefined ? Effect.void : Scope.close(p.scope, Exit.void))
   )

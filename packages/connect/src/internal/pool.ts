@@ -52,7 +52,7 @@ export interface Pool {
   /** Takes a new verified connection into the pool (closed at once after shutdown). */
   readonly add: (
     connection: TlsConnection,
-    scope: Scope.CloseableScope,
+    scope: Scope.CloseableScope | undefined,
     dnsExpiresAt: number,
     now: number,
     maxRequests: number
@@ -150,7 +150,7 @@ export const make = (options: Options): Effect.Effect<Pool, never, Scope.Scope> 
 
     const add = (
       connection: TlsConnection,
-      scope: Scope.CloseableScope,
+      scope: Scope.CloseableScope | undefined,
       dnsExpiresAt: number,
       now: number,
       maxRequests: number
