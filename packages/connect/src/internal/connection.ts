@@ -34,6 +34,8 @@ export interface Pooled extends Slotted {
   readonly maxRequests: number
   /** The socket ended or closed, or the server said `Connection: close`. */
   closed: boolean
+  /** Its last request by count went out with `connection: close` (`lastByCount`). */
+  closeAsked: boolean
   /** `Keep-Alive: timeout` from the server, in ms. */
   serverIdleMillis: number | undefined
   /** `Keep-Alive: max` from the server. */
@@ -83,6 +85,18 @@ export const staleReason = (p: Pooled, now: number, limits: Limits): string | un
   if (p.requests >= maxRequests) return "max-requests"
   return undefined
 }
+
+/**
+ * Whether the next request on `p` is its last by count (its own cap or the server's `Keep-Alive:
+ * max`): the pool retires it after that answer whatever else happens.
+ *
+ * @internal
+ */
+export const lastByCount = (p: Pooled): boolean =>
+  p.requests + 1 >= Math.min(
+    p.maxRequests,
+    p.serverMaxRequests === undefined ? Number.POSITIVE_INFINITY : p.serverMaxRequests
+  )
 
 /**
  * When an idle connection becomes stale by time alone (its DNS answer or its idle limit), epoch ms:
@@ -174,6 +188,7 @@ export const wrap = (
     requests: 0,
     maxRequests,
     closed: false,
+    closeAsked: false,
     serverIdleMillis: undefined,
     serverMaxRequests: undefined
   }
@@ -225,13 +240,23 @@ export const closeNow = (p: Pooled, onClosed: () => void = constVoid): void => {
 /**
  * Close a pooled connection: the undici client and our socket (`closeNow`), then the TLS
  * connection's scope. Does not wait for undici to report the client closed: the socket is gone.
+ * `afterAnswer`: the connection answered in full and is retired only for its limits (nothing of
+ * it is in flight): a socket of the pool's own is closed just after the caller has its answer
+ * (on the next tick) rather than before, as node's `http` closes a `Connection: close` socket.
  *
  * @internal
  */
-export const close = (p: Pooled): Effect.Effect<void> =>
+export const close = (p: Pooled, afterAnswer = false): Effect.Effect<void> =>
   Effect.suspend(() => {
+    if (p.scope === undefined) {
+      if (afterAnswer) {
+        p.closed = true
+        process.nextTick(closeNow, p)
+      } else closeNow(p)
+      return Effect.void
+    }
     closeNow(p)
-    return p.scope === undefined ? Effect.void : Scope.close(p.scope, Exit.void)
+    return Scope.close(p.scope, Exit.void)
   })
 
 /**

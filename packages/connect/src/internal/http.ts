@@ -262,14 +262,20 @@ export class Exchange implements Undici.Dispatcher.DispatchHandler, Slotted {
     private readonly listener: Listener
   ) {}
 
-  /** Sends the request. */
-  start(built: Built): this {
+  /**
+   * Sends the request; `last`: the connection's last one (`connection: close`, undici's `reset`),
+   * so that the server closes it after its answer rather than wait for our close (node's `https`
+   * without keep-alive does the same: it costs the server, and us, less than a close it must
+   * detect).
+   */
+  start(built: Built, last = false): this {
     this.deadlines.add(this)
     this.dispatcher.dispatch({
       method: built.method,
       path: built.path,
       headers: built.headers,
-      body: built.body === undefined ? null : built.body
+      body: built.body === undefined ? null : built.body,
+      reset: last
     }, this)
     return this
   }
@@ -353,11 +359,13 @@ export const exchange = (
   dispatcher: Undici.Dispatcher,
   built: Built,
   deadlines: Deadlines,
-  deadline: number
+  deadline: number,
+  /** The connection's last request (`Exchange.start`). */
+  last = false
 ): Effect.Effect<Outcome> =>
   Effect.async<Outcome>((resume) => {
     const running = new Exchange(dispatcher, deadlines, deadline, {
       settled: (outcome) => resume(Effect.succeed(outcome))
-    }).start(built)
+    }).start(built, last)
     return Effect.sync(() => running.abort())
   })
