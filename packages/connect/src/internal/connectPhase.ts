@@ -68,6 +68,27 @@ export interface Options {
   readonly logDebug: LogDebug
 }
 
+/** A new connection taken into the pool, with its own request cap drawn from `range`. */
+const pooled = (
+  pool: Pool,
+  range: readonly [number, number],
+  connection: TlsConnector.TlsConnection,
+  scope: Scope.CloseableScope | undefined,
+  expiresAt: number
+) =>
+  Effect.withFiberRuntime<Connection.Pooled>((fiber) => {
+    if (connection.resumed === true) {
+      metrics.tlsResumed.unsafeUpdate(1, fiber.getFiberRef(FiberRef.currentMetricLabels))
+    }
+    const services = fiber.getFiberRef(DefaultServices.currentServices)
+    const now = Context.get(services, Clock.Clock).unsafeCurrentTimeMillis()
+    // Random (so tests can fix it): connections opened together are retired at different counts
+    return Effect.map(
+      Context.get(services, Random.Random).nextIntBetween(range[0], range[1] + 1),
+      (maxRequests) => pool.add(connection, scope, expiresAt, now, maxRequests)
+    )
+  })
+
 /** @internal */
 export const make = (options: Options): Connect => {
   const { budget, connector, host, logDebug, policy, pool, port, resolver } = options
@@ -106,7 +127,8 @@ export const make = (options: Options): Connect => {
   const connectTo = (target: TlsConnector.Target, expiresAt: number) =>
     owned !== undefined
       ? Effect.uninterruptibleMask((restore) =>
-        Effect.flatMap(restore(owned(target)), (connection) => pooled(connection, undefined, expiresAt))
+        Effect.flatMap(restore(owned(target)), (connection) =>
+          pooled(pool, maxRequestsRange, connection, undefined, expiresAt))
       )
       // The connection's own scope, not a child of the layer's: the pool's finalizer closes every
       // open connection itself, and a child scope is one more entry in the layer scope's map.
@@ -118,23 +140,10 @@ export const make = (options: Options): Connect => {
                 Scope.close(scope, Exit.failCause(cause))
               )
             ),
-            (connection) => pooled(connection, scope, expiresAt)
+            (connection) =>
+              pooled(pool, maxRequestsRange, connection, scope, expiresAt)
           )
         ))
-
-  const pooled = (connection: TlsConnector.TlsConnection, scope: Scope.CloseableScope | undefined, expiresAt: number) =>
-    Effect.withFiberRuntime<Connection.Pooled>((fiber) => {
-      if (connection.resumed === true) {
-        metrics.tlsResumed.unsafeUpdate(1, fiber.getFiberRef(FiberRef.currentMetricLabels))
-      }
-      const services = fiber.getFiberRef(DefaultServices.currentServices)
-      const now = Context.get(services, Clock.Clock).unsafeCurrentTimeMillis()
-      // Random (so tests can fix it): connections opened together are retired at different counts
-      return Effect.map(
-        Context.get(services, Random.Random).nextIntBetween(maxRequestsRange[0], maxRequestsRange[1] + 1),
-        (maxRequests) => pool.add(connection, scope, expiresAt, now, maxRequests)
-      )
-    })
 
   const attemptOnce = (state: Attempts, traced: boolean) =>
     Effect.withFiberRuntime<Connection.Pooled, ConnectFailure>((fiber) => {
