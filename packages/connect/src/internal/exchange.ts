@@ -123,11 +123,11 @@ const settle = (
   }
 }
 
-/** Whether the request on `p` asks the server to close it after the answer: its last by count. */
-const askClose = (p: Pooled): boolean => {
-  if (!lastByCount(p)) return false
+/** The socket of `p` when the request on it asks the server to close it after the answer: its last by count. */
+const askClose = (p: Pooled): Http.Closing | undefined => {
+  if (!lastByCount(p)) return undefined
   p.closeAsked = true
-  return true
+  return p.connection.socket
 }
 
 /** Sends the request on one connection; never retried once a byte is written (R3). */
