@@ -240,9 +240,9 @@ export const closeNow = (p: Pooled, onClosed: () => void = constVoid): void => {
 /**
  * Close a pooled connection: the undici client and our socket (`closeNow`), then the TLS
  * connection's scope. Does not wait for undici to report the client closed: the socket is gone.
- * `afterAnswer`: the connection answered in full and is retired only for its limits (nothing of
- * it is in flight): a socket of the pool's own is closed just after the caller has its answer
- * (on the next tick) rather than before, as node's `http` closes a `Connection: close` socket.
+ * `afterAnswer`: the connection answered in full and is retired only for its limits or the
+ * server's close (nothing of it is in flight): a socket of the pool's own is closed just after the
+ * caller has its answer (on the next tick) rather than before.
  *
  * @internal
  */
