@@ -206,7 +206,7 @@ export const makeWith = (options: Options): Effect.Effect<TlsConnector["Type"], 
       )
     return withOwned(
       TlsConnector.of({ connect, trustReport }),
-      (target) => Handshake.connectOwned(target, store, timeout, cache)
+      (target, holder) => Handshake.connectOwned(target, store, timeout, cache, holder)
     )
   })
 

@@ -479,6 +479,27 @@ describe("ConnectionService (real sockets)", () => {
       expect(gateway.requests).toBe(3)
     }).pipe(Effect.scoped, Effect.provide(quiet)))
 
+  it.live("C1: callers interrupted at any moment of a new connection leave no socket open", () =>
+    Effect.gen(function*() {
+      const w = yield* world(["127.0.1.27"])
+      const gateway = w.gw.byAddress.get("127.0.1.27")!
+      yield* Effect.gen(function*() {
+        // a new connection for every request; interruptions land in DNS, TCP, TLS, just after the
+        // handshake verified, while the request is out, and after the answer
+        for (let i = 0; i < 48; i++) {
+          const fiber = yield* Effect.fork(post(`A${String(i).padStart(8, "0")}`))
+          yield* Effect.sleep(Duration.micros(BigInt(250 * (i % 16))))
+          yield* Fiber.interrupt(fiber)
+        }
+        // nothing left open on the server's side while the service still runs (bounded wait)
+        for (let n = 0; n < 100 && w.gw.openSockets() > 0; n++) yield* Effect.sleep("20 millis")
+        expect(w.gw.openSockets()).toBe(0)
+        // and the service still works
+        expect((yield* post()).status).toBe(200)
+      }).pipe(Effect.provide(service(w, { keepAliveMaxRequests: 1 })))
+      expect(gateway.connections).toBeGreaterThan(0)
+    }).pipe(Effect.scoped, Effect.provide(quiet)))
+
   it.live("C1: requests interrupted while waiting for a permit leave the queue; no permit is lost, nothing sent", () =>
     Effect.gen(function*() {
       const w = yield* world(["127.0.1.19"])

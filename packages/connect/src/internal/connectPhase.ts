@@ -14,6 +14,7 @@ import * as Either from "effect/Either"
 import * as ExecutionStrategy from "effect/ExecutionStrategy"
 import * as Exit from "effect/Exit"
 import * as FiberRef from "effect/FiberRef"
+import { constVoid } from "effect/Function"
 import * as Metric from "effect/Metric"
 import * as Random from "effect/Random"
 import * as Scope from "effect/Scope"
@@ -126,10 +127,17 @@ export const make = (options: Options): Connect => {
    */
   const connectTo = (target: TlsConnector.Target, expiresAt: number) =>
     owned !== undefined
-      ? Effect.uninterruptibleMask((restore) =>
-        Effect.flatMap(restore(owned(target)), (connection) =>
-          pooled(pool, maxRequestsRange, connection, undefined, expiresAt))
-      )
+      ? Effect.suspend(() => {
+        // an interruption that lands after the handshake verified but before the pool took the
+        // connection (the async resumed, its continuation not yet run) destroys the socket too
+        const holder = { discard: constVoid }
+        return Effect.uninterruptibleMask((restore) =>
+          Effect.flatMap(
+            Effect.onInterrupt(restore(owned(target, holder)), () => Effect.sync(() => holder.discard())),
+            (connection) => pooled(pool, maxRequestsRange, connection, undefined, expiresAt)
+          )
+        )
+      })
       // The connection's own scope, not a child of the layer's: the pool's finalizer closes every
       // open connection itself, and a child scope is one more entry in the layer scope's map.
       : Effect.flatMap(Scope.make(ExecutionStrategy.sequential), (scope) =>
@@ -140,8 +148,7 @@ export const make = (options: Options): Connect => {
                 Scope.close(scope, Exit.failCause(cause))
               )
             ),
-            (connection) =>
-              pooled(pool, maxRequestsRange, connection, scope, expiresAt)
+            (connection) => pooled(pool, maxRequestsRange, connection, scope, expiresAt)
           )
         ))
 

@@ -28,8 +28,17 @@ const OWNED: unique symbol = Symbol.for("@stpp/connect/TlsConnector/owned")
 export interface Owned {
   /** The `connect` this goes with: a connector copied with another `connect` does not use it. */
   readonly connect: TlsConnector["Type"]["connect"]
-  /** The same handshake, no `Scope`: the connection's socket is the caller's to destroy. */
-  readonly connectOwned: (target: Target) => Effect.Effect<TlsConnection, TlsConnectError>
+  /**
+   * The same handshake, no `Scope`: the connection's socket is the caller's to destroy. `holder`
+   * gets a `discard` that destroys the socket, verified or not, for a caller interrupted before it
+   * took the connection.
+   */
+  readonly connectOwned: (target: Target, holder: Holder) => Effect.Effect<TlsConnection, TlsConnectError>
+}
+
+/** @internal */
+export interface Holder {
+  discard: () => void
 }
 
 /** The live connector, with its owned `connect` beside the scoped one. @internal */

@@ -203,6 +203,12 @@ class Attempt implements Handshaken {
     else resume(told)
   }
 
+  /** Its caller was interrupted before it took the connection: the socket goes, verified or not. */
+  discard(): void {
+    this.interrupt()
+    this.socket?.destroy()
+  }
+
   /** Interrupted while it ran: the socket is gone, the timer stopped, nothing is told. */
   interrupt(): void {
     if (this.ended) return
@@ -296,7 +302,8 @@ const run = <A>(
   store: Trust.LoadedStore,
   timeout: Duration.Duration,
   cache: Sessions.SessionCache | undefined,
-  asConnection: boolean
+  asConnection: boolean,
+  holder?: { discard: () => void }
 ): Effect.Effect<A, TlsError.TlsConnectError> =>
   Effect.withFiberRuntime((fiber) => {
     if (Net.isIP(target.servername) !== 0 || target.servername.length === 0) {
@@ -306,6 +313,7 @@ const run = <A>(
     }
     const clock = Context.get(fiber.getFiberRef(DefaultServices.currentServices), Clock.Clock)
     const attempt = new Attempt(target, store, Duration.toMillis(timeout), cache, clock, asConnection)
+    if (holder !== undefined) holder.discard = () => attempt.discard()
     const scheduler = schedulerOf(clock)
     const wait = Effect.async<A, TlsError.TlsConnectError>((resume) => {
       attempt.begin(resume as Resume)
@@ -355,5 +363,7 @@ export const connectOwned = (
   target: Target,
   store: Trust.LoadedStore,
   timeout: Duration.Duration,
-  cache: Sessions.SessionCache | undefined
-): Effect.Effect<TlsConnection, TlsError.TlsConnectError> => run<TlsConnection>(target, store, timeout, cache, true)
+  cache: Sessions.SessionCache | undefined,
+  holder: { discard: () => void }
+): Effect.Effect<TlsConnection, TlsError.TlsConnectError> =>
+  run<TlsConnection>(target, store, timeout, cache, true, holder)
