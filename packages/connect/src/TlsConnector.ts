@@ -14,7 +14,7 @@ import * as Layer from "effect/Layer"
 import type { Duplex } from "node:stream"
 import { ConnectionConfig } from "./ConnectionConfig.js"
 import type { TrustStore } from "./ConnectionConfig.js"
-import { TlsConnector } from "./internal/tls/connector.js"
+import { TlsConnector, withOwned } from "./internal/tls/connector.js"
 import * as Handshake from "./internal/tls/handshake.js"
 import * as Report from "./internal/tls/report.js"
 import * as Sessions from "./internal/tls/sessions.js"
@@ -204,7 +204,10 @@ export const makeWith = (options: Options): Effect.Effect<TlsConnector["Type"], 
             )
         )
       )
-    return TlsConnector.of({ connect, trustReport })
+    return withOwned(
+      TlsConnector.of({ connect, trustReport }),
+      (target, holder) => Handshake.connectOwned(target, store, timeout, cache, holder)
+    )
   })
 
 /**

@@ -132,6 +132,26 @@ describe("ConnectionService (real sockets)", () => {
       expect((yield* Metric.value(ConnectionService.metrics.tlsResumed)).count).toBe(off)
     }).pipe(Effect.scoped, Effect.provide(quiet)))
 
+  it.live("P3: a connection's last request by count asks the server to close it (as https without keep-alive does); retired as its limit", () =>
+    Effect.gen(function*() {
+      const w = yield* world(["127.0.1.10"])
+      const limit = Metric.tagged(ConnectionService.metrics.retired, "reason", "limit")
+      const serverClose = Metric.tagged(ConnectionService.metrics.retired, "reason", "server-close")
+      const before = [(yield* Metric.value(limit)).count, (yield* Metric.value(serverClose)).count]
+      const results = yield* Effect.gen(function*() {
+        const out = []
+        for (let i = 0; i < 4; i++) out.push(yield* post(`A0000001${i}`))
+        return out
+      }).pipe(Effect.provide(service(w, { keepAliveMaxRequests: 2 })))
+      // keepAliveMaxRequests 2 draws each connection's cap from [2, 2]: two requests per connection
+      expect(results.map((r) => [r.status, r.reused])).toEqual([[200, false], [200, true], [200, false], [200, true]])
+      const gateway = w.gw.byAddress.get("127.0.1.10")!
+      expect(gateway.connections).toBe(2)
+      expect(gateway.connectionHeaders).toEqual(["keep-alive", "close", "keep-alive", "close"])
+      expect((yield* Metric.value(limit)).count - before[0]).toBe(2)
+      expect((yield* Metric.value(serverClose)).count - before[1]).toBe(0)
+    }).pipe(Effect.scoped, Effect.provide(quiet)))
+
   it.live("D1/D2: an address change is followed within one TTL under steady keep-alive traffic", () =>
     Effect.gen(function*() {
       const w = yield* world(["127.0.1.3", "127.0.1.4"], { ttl: 1 })
@@ -460,6 +480,27 @@ describe("ConnectionService (real sockets)", () => {
       expect(after.attempts).toBe(1)
       expect(gateway.connections).toBe(2)
       expect(gateway.requests).toBe(3)
+    }).pipe(Effect.scoped, Effect.provide(quiet)))
+
+  it.live("C1: callers interrupted at any moment of a new connection leave no socket open", () =>
+    Effect.gen(function*() {
+      const w = yield* world(["127.0.1.27"])
+      const gateway = w.gw.byAddress.get("127.0.1.27")!
+      yield* Effect.gen(function*() {
+        // a new connection for every request; interruptions land in DNS, TCP, TLS, just after the
+        // handshake verified, while the request is out, and after the answer
+        for (let i = 0; i < 48; i++) {
+          const fiber = yield* Effect.fork(post(`A${String(i).padStart(8, "0")}`))
+          yield* Effect.sleep(Duration.micros(BigInt(250 * (i % 16))))
+          yield* Fiber.interrupt(fiber)
+        }
+        // nothing left open on the server's side while the service still runs (bounded wait)
+        for (let n = 0; n < 100 && w.gw.openSockets() > 0; n++) yield* Effect.sleep("20 millis")
+        expect(w.gw.openSockets()).toBe(0)
+        // and the service still works
+        expect((yield* post()).status).toBe(200)
+      }).pipe(Effect.provide(service(w, { keepAliveMaxRequests: 1 })))
+      expect(gateway.connections).toBeGreaterThan(0)
     }).pipe(Effect.scoped, Effect.provide(quiet)))
 
   it.live("C1: requests interrupted while waiting for a permit leave the queue; no permit is lost, nothing sent", () =>

@@ -368,6 +368,29 @@ describe("TlsConnector live", () => {
       expect(server.received()).toBeLessThan(PAYLOAD.length + 600)
     }).pipe(Effect.scoped))
 
+  it.scoped("S4, R1: under TestClock the live connector's handshake time-out is the clock's: HandshakeTimeout exactly at connectTimeout", () =>
+    Effect.gen(function*() {
+      const server = yield* rawServer("127.0.0.44", noop)
+      const c = yield* connector({ connectTimeout: "5 seconds" })
+      const fiber = yield* Effect.fork(
+        Effect.scoped(c.connect({ address: server.address, port: server.port, servername: HOST }))
+      )
+      // real time for the TCP connect to be accepted (TestClock does not move by itself)
+      const wall = (millis: number) => Effect.promise(() => new Promise((r) => setTimeout(r, millis)))
+      for (let i = 0; i < 100 && server.accepted() === 0; i++) yield* wall(10)
+      expect(server.accepted()).toBe(1)
+      yield* wall(100)
+      yield* TestClock.adjust(Duration.millis(4999))
+      expect(fiber.unsafePoll()).toBeNull()
+      yield* TestClock.adjust(Duration.millis(1))
+      const error = yield* Effect.flip(Fiber.join(fiber))
+      expect(error._tag).toBe("HandshakeTimeout")
+      // the stalled attempt's socket was destroyed
+      for (let i = 0; i < 100 && server.closed() === 0; i++) yield* wall(10)
+      expect(server.closed()).toBe(1)
+      expect(server.received()).toBeLessThan(PAYLOAD.length + 600)
+    }))
+
   it.live("S4: a closed port is ConnectRefused, retryable", () =>
     Effect.gen(function*() {
       const port = yield* Effect.async<number>((resume) => {

@@ -6,11 +6,15 @@
  * @internal
  */
 import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as DefaultServices from "effect/DefaultServices"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as ExecutionStrategy from "effect/ExecutionStrategy"
 import * as Exit from "effect/Exit"
+import * as FiberRef from "effect/FiberRef"
+import { constVoid } from "effect/Function"
 import * as Metric from "effect/Metric"
 import * as Random from "effect/Random"
 import * as Scope from "effect/Scope"
@@ -23,6 +27,7 @@ import { metrics } from "./metrics.js"
 import type { LogDebug, Pool } from "./pool.js"
 import * as Emit from "./redact/emit.js"
 import type { RetryBudget } from "./retryBudget.js"
+import { ownedOf } from "./tls/connector.js"
 
 // The connect span holds only the attempt's number: no mask to honour.
 const NO_OPTIONS = Emit.optionsOf(undefined)
@@ -64,6 +69,27 @@ export interface Options {
   readonly logDebug: LogDebug
 }
 
+/** A new connection taken into the pool, with its own request cap drawn from `range`. */
+const pooled = (
+  pool: Pool,
+  range: readonly [number, number],
+  connection: TlsConnector.TlsConnection,
+  scope: Scope.CloseableScope | undefined,
+  expiresAt: number
+) =>
+  Effect.withFiberRuntime<Connection.Pooled>((fiber) => {
+    if (connection.resumed === true) {
+      metrics.tlsResumed.unsafeUpdate(1, fiber.getFiberRef(FiberRef.currentMetricLabels))
+    }
+    const services = fiber.getFiberRef(DefaultServices.currentServices)
+    const now = Context.get(services, Clock.Clock).unsafeCurrentTimeMillis()
+    // Random (so tests can fix it): connections opened together are retired at different counts
+    return Effect.map(
+      Context.get(services, Random.Random).nextIntBetween(range[0], range[1] + 1),
+      (maxRequests) => pool.add(connection, scope, expiresAt, now, maxRequests)
+    )
+  })
+
 /** @internal */
 export const make = (options: Options): Connect => {
   const { budget, connector, host, logDebug, policy, pool, port, resolver } = options
@@ -92,25 +118,49 @@ export const make = (options: Options): Connect => {
           onTimeout: () => new DeadlineReached({ phase: "connecting", timeoutMillis: retryTimeoutMillis })
         }))
 
-  const attemptOnce = (state: Attempts, traced: boolean) =>
-    Effect.gen(function*() {
-      state.attempts++
-      yield* Metric.increment(metrics.attempts)
-      const answer = yield* resolver.resolve(host)
-      const address = answer.addresses[0]
-      state.address = address
+  const owned = ownedOf(connector)
+
+  /**
+   * The live connector's connection, its socket closed by the pool (no `Scope` per connection);
+   * any other connector's in a scope of its own, closed with the connection. Taken into the pool
+   * uninterruptibly once connected, so that no socket is left open by an interruption.
+   */
+  const connectTo = (target: TlsConnector.Target, expiresAt: number) =>
+    owned !== undefined
+      ? Effect.suspend(() => {
+        // an interruption that lands after the handshake verified but before the pool took the
+        // connection (the async resumed, its continuation not yet run) destroys the socket too
+        const holder = { discard: constVoid }
+        return Effect.uninterruptibleMask((restore) =>
+          Effect.flatMap(
+            Effect.onInterrupt(restore(owned(target, holder)), () => Effect.sync(() => holder.discard())),
+            (connection) => pooled(pool, maxRequestsRange, connection, undefined, expiresAt)
+          )
+        )
+      })
       // The connection's own scope, not a child of the layer's: the pool's finalizer closes every
       // open connection itself, and a child scope is one more entry in the layer scope's map.
-      const scope = yield* Scope.make(ExecutionStrategy.sequential)
-      const connection = yield* connector.connect({ address, port, servername: host }).pipe(
-        Scope.extend(scope),
-        Effect.onError((cause) => Scope.close(scope, Exit.failCause(cause)))
-      )
-      if (connection.resumed === true) yield* Metric.increment(metrics.tlsResumed)
-      const now = yield* Clock.currentTimeMillis
-      // Random (so tests can fix it): connections opened together are retired at different counts
-      const maxRequests = yield* Random.nextIntBetween(maxRequestsRange[0], maxRequestsRange[1] + 1)
-      return pool.add(connection, scope, answer.expiresAt, now, maxRequests)
+      : Effect.flatMap(Scope.make(ExecutionStrategy.sequential), (scope) =>
+        Effect.uninterruptibleMask((restore) =>
+          Effect.flatMap(
+            restore(Scope.extend(connector.connect(target), scope)).pipe(
+              Effect.onError((cause) =>
+                Scope.close(scope, Exit.failCause(cause))
+              )
+            ),
+            (connection) => pooled(pool, maxRequestsRange, connection, scope, expiresAt)
+          )
+        ))
+
+  const attemptOnce = (state: Attempts, traced: boolean) =>
+    Effect.withFiberRuntime<Connection.Pooled, ConnectFailure>((fiber) => {
+      state.attempts++
+      metrics.attempts.unsafeUpdate(1, fiber.getFiberRef(FiberRef.currentMetricLabels))
+      return Effect.flatMap(resolver.resolve(host), (answer) => {
+        const address = answer.addresses[0]
+        state.address = address
+        return connectTo({ address, port, servername: host }, answer.expiresAt)
+      })
     }).pipe(
       Effect.tapError((e) =>
         logDebug("connect attempt failed", { attempt: state.attempts, address: state.address, error: e._tag })

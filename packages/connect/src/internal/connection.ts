@@ -23,7 +23,8 @@ export interface Pooled extends Slotted {
   /** When the DNS answer that chose this address expires (epoch ms). */
   readonly dnsExpiresAt: number
   readonly dispatcher: Undici.Client
-  readonly scope: Scope.CloseableScope
+  /** The connector's scope for the connection; none for the live connector's (its socket is ours to close). */
+  readonly scope: Scope.CloseableScope | undefined
   lastUsedAt: number
   requests: number
   /**
@@ -33,6 +34,8 @@ export interface Pooled extends Slotted {
   readonly maxRequests: number
   /** The socket ended or closed, or the server said `Connection: close`. */
   closed: boolean
+  /** Its last request by count went out with `connection: close` (`lastByCount`). */
+  closeAsked: boolean
   /** `Keep-Alive: timeout` from the server, in ms. */
   serverIdleMillis: number | undefined
   /** `Keep-Alive: max` from the server. */
@@ -82,6 +85,18 @@ export const staleReason = (p: Pooled, now: number, limits: Limits): string | un
   if (p.requests >= maxRequests) return "max-requests"
   return undefined
 }
+
+/**
+ * Whether the next request on `p` is its last by count (its own cap or the server's `Keep-Alive:
+ * max`): the pool retires it after that answer whatever else happens.
+ *
+ * @internal
+ */
+export const lastByCount = (p: Pooled): boolean =>
+  p.requests + 1 >= Math.min(
+    p.maxRequests,
+    p.serverMaxRequests === undefined ? Number.POSITIVE_INFINITY : p.serverMaxRequests
+  )
 
 /**
  * When an idle connection becomes stale by time alone (its DNS answer or its idle limit), epoch ms:
@@ -146,7 +161,7 @@ let nextId = 0
  */
 export const wrap = (
   connection: TlsConnection,
-  scope: Scope.CloseableScope,
+  scope: Scope.CloseableScope | undefined,
   /** Parsed once by the caller: undici parses a string origin anew for every client. */
   origin: URL,
   dnsExpiresAt: number,
@@ -191,6 +206,7 @@ export const wrap = (
     requests: 0,
     maxRequests,
     closed: false,
+    closeAsked: false,
     serverIdleMillis: undefined,
     serverMaxRequests: undefined
   }
@@ -242,11 +258,21 @@ export const closeNow = (p: Pooled, onClosed: () => void = constVoid): void => {
 /**
  * Close a pooled connection: the undici client and our socket (`closeNow`), then the TLS
  * connection's scope. Does not wait for undici to report the client closed: the socket is gone.
+ * `afterAnswer`: the connection answered in full and is retired only for its limits or the
+ * server's close (nothing of it is in flight): a socket of the pool's own is closed just after the
+ * caller has its answer (on the next tick) rather than before.
  *
  * @internal
  */
-export const close = (p: Pooled): Effect.Effect<void> =>
+export const close = (p: Pooled, afterAnswer = false): Effect.Effect<void> =>
   Effect.suspend(() => {
+    if (p.scope === undefined) {
+      if (afterAnswer) {
+        p.closed = true
+        process.nextTick(closeNow, p)
+      } else closeNow(p)
+      return Effect.void
+    }
     closeNow(p)
     return Scope.close(p.scope, Exit.void)
   })
@@ -260,5 +286,5 @@ export const close = (p: Pooled): Effect.Effect<void> =>
 export const closeAndWait = (p: Pooled): Effect.Effect<void> =>
   Effect.zipRight(
     Effect.async<void>((resume) => closeNow(p, () => resume(Effect.void))),
-    Scope.close(p.scope, Exit.void)
+    Effect.suspend(() => p.scope === undefined ? Effect.void : Scope.close(p.scope, Exit.void))
   )

@@ -15,7 +15,7 @@ import * as Redacted from "effect/Redacted"
 import { ConnectionClosed, DeadlineReached, NotSent, OutcomeUnknown, type RequestError } from "../ConnectionError.js"
 import type { GatewayRequest, GatewayResponse } from "../ConnectionService.js"
 import type * as Redact from "../Redact.js"
-import type { Pooled } from "./connection.js"
+import { lastByCount, type Pooled } from "./connection.js"
 import type { Attempts, Connect } from "./connectPhase.js"
 import * as Http from "./http.js"
 import { recordExit, recordOk } from "./metrics.js"
@@ -123,11 +123,18 @@ const settle = (
   }
 }
 
+/** The socket of `p` when the request on it asks the server to close it after the answer: its last by count. */
+const askClose = (p: Pooled): Http.Closing | undefined => {
+  if (!lastByCount(p)) return undefined
+  p.closeAsked = true
+  return p.connection.socket
+}
+
 /** Sends the request on one connection; never retried once a byte is written (R3). */
 const send = (w: Wiring, ctx: RequestContext, p: Pooled): Effect.Effect<SendResult> => {
   const before = p.connection.bytesWritten()
   const deadline = ctx.clock.unsafeCurrentTimeMillis() + w.ioTimeoutMillis
-  return Http.exchange(p.dispatcher, ctx.built, w.pool.deadlines, deadline).pipe(
+  return Http.exchange(p.dispatcher, ctx.built, w.pool.deadlines, deadline, askClose(p)).pipe(
     Effect.map((outcome) => settle(w, ctx, p, outcome, before, ctx.clock.unsafeCurrentTimeMillis())),
     // an interrupted exchange leaves the connection in an unknown state: it is closed
     Effect.onInterrupt(() => w.pool.retire(p, "interrupted"))
@@ -168,7 +175,7 @@ const conclude = (
     const retired = sent.retire === undefined
       ? Effect.void
       // closing does not wait for the socket: the caller has its answer at once
-      : w.pool.retire(p, sent.retire)
+      : w.pool.retire(p, sent.retire, true)
     const annotated = ctx.traced
       ? Effect.zipRight(
         retired,
@@ -323,7 +330,8 @@ class Flight implements Http.Listener, Permits.Grantee, RequestContext, Http.Exp
     this.connection = p
     this.before = p.connection.bytesWritten()
     this.exchange = new Http.Exchange(p.dispatcher, this.w.pool.deadlines, now + this.w.ioTimeoutMillis, this).start(
-      this.built
+      this.built,
+      askClose(p)
     )
   }
 

@@ -224,6 +224,17 @@ export class Deadlines extends Slots<Expiring> {
   }
 }
 
+/** A socket to close once its last answer is complete. @internal */
+export interface Closing {
+  readonly destroy: (error: Error) => void
+}
+
+/** The last request's answer is complete: its socket closed (one error, its stack formatted once). @internal */
+export const closedAfterAnswer: Error = Object.assign(new Error("closed after its last answer"), {
+  code: "STPP_CLOSED_AFTER_ANSWER"
+})
+void closedAfterAnswer.stack
+
 /** Who hears how an exchange ended. @internal */
 export interface Listener {
   readonly settled: (outcome: Outcome) => void
@@ -254,6 +265,7 @@ export class Exchange implements Undici.Dispatcher.DispatchHandler, Slotted {
   private headers: Record<string, string> = {}
   private readonly chunks: Array<Buffer> = []
   private size = 0
+  private closing: Closing | undefined = undefined
 
   constructor(
     private readonly dispatcher: Undici.Dispatcher,
@@ -262,14 +274,23 @@ export class Exchange implements Undici.Dispatcher.DispatchHandler, Slotted {
     private readonly listener: Listener
   ) {}
 
-  /** Sends the request. */
-  start(built: Built): this {
+  /**
+   * Sends the request; `closing`: the connection's socket when this is its last request
+   * (`connection: close`, undici's `reset`), so that the server closes it after its answer rather
+   * than wait for our close (node's `https` without keep-alive does the same: it costs the server,
+   * and us, less than a close it must detect). The socket is destroyed when the answer is complete,
+   * with `closedAfterAnswer`, just before undici would destroy it with an error of its own made
+   * (and its stack formatted) anew each time.
+   */
+  start(built: Built, closing?: Closing): this {
+    this.closing = closing
     this.deadlines.add(this)
     this.dispatcher.dispatch({
       method: built.method,
       path: built.path,
       headers: built.headers,
-      body: built.body === undefined ? null : built.body
+      body: built.body === undefined ? null : built.body,
+      reset: closing !== undefined
     }, this)
     return this
   }
@@ -324,6 +345,7 @@ export class Exchange implements Undici.Dispatcher.DispatchHandler, Slotted {
   }
 
   onResponseEnd(): void {
+    if (this.headersReceived && this.closing !== undefined) this.closing.destroy(closedAfterAnswer)
     this.finish(
       this.headersReceived
         ? {
@@ -353,11 +375,13 @@ export const exchange = (
   dispatcher: Undici.Dispatcher,
   built: Built,
   deadlines: Deadlines,
-  deadline: number
+  deadline: number,
+  /** The connection's socket when this is its last request (`Exchange.start`). */
+  closing?: Closing
 ): Effect.Effect<Outcome> =>
   Effect.async<Outcome>((resume) => {
     const running = new Exchange(dispatcher, deadlines, deadline, {
       settled: (outcome) => resume(Effect.succeed(outcome))
-    }).start(built)
+    }).start(built, closing)
     return Effect.sync(() => running.abort())
   })

@@ -37,8 +37,11 @@ export interface Pool {
   readonly deadlines: Http.Deadlines
   /** The layer was closed: nothing is kept or opened any more. */
   readonly shutDown: () => boolean
-  /** Closes a connection now and takes it out of the pool (closing does not wait for undici). */
-  readonly retire: (p: Connection.Pooled, reason: string) => Effect.Effect<void>
+  /**
+   * Closes a connection now and takes it out of the pool (closing does not wait for undici);
+   * `afterAnswer`: it answered in full, closed just after the caller has the answer (`Connection.close`).
+   */
+  readonly retire: (p: Connection.Pooled, reason: string, afterAnswer?: boolean) => Effect.Effect<void>
   /** An idle connection that may be reused now, if any, most recently used first; stale ones found are retired. */
   readonly takeIdle: (now: number) => Effect.Effect<Connection.Pooled | undefined>
   /** The most recently used idle connection when it may be reused now, in plain code (the warm path). */
@@ -52,7 +55,7 @@ export interface Pool {
   /** Takes a new verified connection into the pool (closed at once after shutdown). */
   readonly add: (
     connection: TlsConnection,
-    scope: Scope.CloseableScope,
+    scope: Scope.CloseableScope | undefined,
     dnsExpiresAt: number,
     now: number,
     maxRequests: number
@@ -73,12 +76,12 @@ export const make = (options: Options): Effect.Effect<Pool, never, Scope.Scope> 
     // connections come and go hundreds of times a second under load: `Slots`, not a `Set` (see there)
     const open = new Slots<Connection.Pooled>()
 
-    const retire = (p: Connection.Pooled, reason: string) =>
+    const retire = (p: Connection.Pooled, reason: string, afterAnswer = false) =>
       Effect.suspend(() => {
         if (!open.delete(p)) return Effect.void
         const i = idle.indexOf(p)
         if (i >= 0) idle.splice(i, 1)
-        return Connection.close(p).pipe(
+        return Connection.close(p, afterAnswer).pipe(
           Effect.zipRight(Metric.increment(Metrics.retiredCounter(reason))),
           Effect.zipRight(
             logDebug("connection retired", { connection: p.id, address: p.address, reason, requests: p.requests })
@@ -145,11 +148,12 @@ export const make = (options: Options): Effect.Effect<Pool, never, Scope.Scope> 
       p.requests++
       p.lastUsedAt = now
       Connection.applyHint(p, Http.keepAliveHint(headers))
-      const stale = p.closed
+      // a close we asked for on its last request by count is that limit, not the server's choice
+      const stale = p.closed && !p.closeAsked
         ? "server-close"
         : shutDown
         ? "shut-down"
-        : Connection.staleReason(p, now, limits) === undefined
+        : !p.closeAsked && Connection.staleReason(p, now, limits) === undefined
         ? undefined
         : "limit"
       if (stale === undefined) {
@@ -161,7 +165,7 @@ export const make = (options: Options): Effect.Effect<Pool, never, Scope.Scope> 
 
     const add = (
       connection: TlsConnection,
-      scope: Scope.CloseableScope,
+      scope: Scope.CloseableScope | undefined,
       dnsExpiresAt: number,
       now: number,
       maxRequests: number
