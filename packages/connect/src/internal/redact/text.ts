@@ -229,21 +229,42 @@ const redactCredentials = (s: string): string => {
 
 const ESCAPE = /[.*+?^${}()|[\]\\/]/g
 
+interface SecretForm {
+  readonly text: string
+  /** For a secret that starts with a digit: the whole-number match. */
+  readonly digits: RegExp | undefined
+}
+
+// The forms of each list of secrets, worked out once per list (a client passes the same one each time).
+const formsOf = new WeakMap<ReadonlyArray<string>, ReadonlyArray<SecretForm>>()
+
+const secretForms = (secrets: ReadonlyArray<string>): ReadonlyArray<SecretForm> => {
+  let forms = formsOf.get(secrets)
+  if (forms === undefined) {
+    const texts = new Set<string>()
+    for (const secret of secrets) {
+      if (secret.length === 0) continue
+      texts.add(secret)
+      texts.add(JSON.stringify(secret).slice(1, -1))
+    }
+    forms = [...texts].map((text) => ({
+      text,
+      digits: /^\d/.test(text) ? new RegExp(`(?<!\\d)${text.replace(ESCAPE, "\\$&")}(?!\\d)`, "g") : undefined
+    }))
+    formsOf.set(secrets, forms)
+  }
+  return forms
+}
+
 /**
  * `s` with each known secret, and its JSON-escaped form, replaced by `REDACTED`; a secret that
  * starts with a digit only where it stands as a whole number (a CVV "123" is not taken out of "41234").
  */
 export const withoutSecrets = (s: string, secrets: ReadonlyArray<string>): string => {
   let out = s
-  for (const secret of secrets) {
-    if (secret.length === 0) continue
-    const escaped = JSON.stringify(secret).slice(1, -1)
-    for (const form of escaped === secret ? [secret] : [secret, escaped]) {
-      if (!out.includes(form)) continue
-      out = /^\d/.test(form)
-        ? out.replace(new RegExp(`(?<!\\d)${form.replace(ESCAPE, "\\$&")}(?!\\d)`, "g"), REDACTED)
-        : out.split(form).join(REDACTED)
-    }
+  for (const form of secretForms(secrets)) {
+    if (!out.includes(form.text)) continue
+    out = form.digits === undefined ? out.split(form.text).join(REDACTED) : out.replace(form.digits, REDACTED)
   }
   return out
 }

@@ -84,8 +84,9 @@ export const truncate = (s: string, maxLength: number, options?: Options): strin
 const cleanKeys = new Set<string>()
 
 const keyText = (key: string, w: Walk): string => {
-  // a key clean of card data may still hold a known secret: the cache is only for calls without one
-  if (w.options.secrets !== undefined && w.options.secrets.length > 0) return walkString(key, w)
+  // a key clean of card data may still hold a known secret: such a key skips the cache
+  const secrets = w.options.secrets
+  if (secrets !== undefined && secrets.some((s) => s.length > 0 && key.includes(s))) return walkString(key, w)
   if (cleanKeys.has(key)) return key
   const r = walkString(key, w)
   if (r === key && key.length <= 128) {
