@@ -11,6 +11,7 @@ import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Scope from "effect/Scope"
+import { spawn } from "node:child_process"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
@@ -537,4 +538,64 @@ export const levels = (defaults: {
 export const arg = (name: string, fallback: number): number => {
   const hit = process.argv.find((a) => a.startsWith(`--${name}=`))
   return hit === undefined ? fallback : Number(hit.slice(name.length + 3))
+}
+
+// -----------------------------------------------------------------------------
+// whole processes (startup.ts, repeat.ts)
+// -----------------------------------------------------------------------------
+
+const TIME = "/usr/bin/time"
+
+/** Whether processes get their CPU measured (`/usr/bin/time` is there). */
+export const withTime: boolean = Fs.existsSync(TIME)
+
+/** This process's environment without any `STPP_*` variable, for a child configured from scratch. */
+export const envWithoutStpp = (): Record<string, string> => {
+  const env: Record<string, string> = {}
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("STPP_")) env[k] = v
+  return env
+}
+
+export interface TimedProcess {
+  readonly code: number | null
+  readonly stdout: string
+  /** From spawn to exit. */
+  readonly wallMillis: number
+  /** User + system, from `/usr/bin/time` (NaN without it). */
+  readonly cpuMillis: number
+}
+
+/**
+ * One node process (`node ...args`) to its exit, its standard error read and dropped, killed after
+ * 60 s; `dir` holds `/usr/bin/time`'s output file.
+ */
+export const timedNode = async (
+  args: ReadonlyArray<string>,
+  env: Readonly<Record<string, string>>,
+  dir: string
+): Promise<TimedProcess> => {
+  const timeFile = Path.join(dir, "time.txt")
+  const [command, argv] = withTime
+    ? [TIME, ["-f", "%U %S", "-o", timeFile, process.execPath, ...args]] as const
+    : [process.execPath, args] as const
+  const started = process.hrtime.bigint()
+  const { code, stdout } = await new Promise<{ code: number | null; stdout: string }>((resolve, reject) => {
+    const child = spawn(command, argv, { env, stdio: ["ignore", "pipe", "pipe"] })
+    let out = ""
+    child.stdout.setEncoding("utf8").on("data", (d: string) => (out += d))
+    child.stderr.resume() // the command's log lines
+    const timer = setTimeout(() => child.kill("SIGKILL"), 60_000)
+    child.on("error", reject)
+    child.on("close", (status) => {
+      clearTimeout(timer)
+      resolve({ code: status, stdout: out })
+    })
+  })
+  const wallMillis = Number(process.hrtime.bigint() - started) / 1e6
+  let cpuMillis = Number.NaN
+  if (withTime) {
+    const [user, system] = Fs.readFileSync(timeFile, "utf8").trim().split("\n").at(-1)!.split(" ").map(Number)
+    cpuMillis = (user + system) * 1000
+  }
+  return { code, stdout, wallMillis, cpuMillis }
 }

@@ -7,7 +7,6 @@
  *
  *   node bench/build/repeat.js [--requests=2000] [--runs=5]
  */
-import { spawn } from "node:child_process"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
@@ -16,15 +15,18 @@ import {
   arg,
   certificates,
   dnsServers,
+  envWithoutStpp,
   fmt,
   fmtPaired,
   HOST,
+  interleaved,
   median,
   note,
   paired,
   PATH,
   type RunResult,
   table,
+  timedNode,
   tlsServers
 } from "./Harness.js"
 
@@ -34,8 +36,6 @@ const ADDRESS = "127.0.2.40"
 const root = fileURLToPath(new URL("../..", import.meta.url))
 const STPP = Path.join(root, "packages/cli/bin/stpp.js")
 const BASELINE = fileURLToPath(new URL("./repeatBaseline.js", import.meta.url))
-const TIME = "/usr/bin/time"
-const withTime = Fs.existsSync(TIME)
 
 const certs = await certificates()
 const tls = await tlsServers([ADDRESS], certs)
@@ -55,8 +55,7 @@ Fs.writeFileSync(
     securitycode: "123"
   })
 )
-const env: Record<string, string> = {}
-for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("STPP_")) env[k] = v
+const env = envWithoutStpp()
 Object.assign(env, {
   NO_COLOR: "1",
   STPP_URL: `https://${HOST}:${tls.port}${PATH}`,
@@ -70,36 +69,11 @@ Object.assign(env, {
   STPP_BENCH_ADDRESS: ADDRESS
 })
 
-interface Timed {
-  readonly wallMillis: number
-  readonly cpuMillis: number
-  readonly lines: number
-  readonly ok: boolean
-}
-
-/** One process to its exit, with its wall time, CPU (user + system) and the lines it printed. */
-const runOnce = async (args: ReadonlyArray<string>, n: number): Promise<Timed> => {
-  const timeFile = Path.join(dir, "time.txt")
-  const [command, argv] = withTime
-    ? [TIME, ["-f", "%U %S", "-o", timeFile, process.execPath, ...args]] as const
-    : [process.execPath, args] as const
-  const started = process.hrtime.bigint()
-  const { code, stdout } = await new Promise<{ code: number | null; stdout: string }>((resolve, reject) => {
-    const child = spawn(command, argv, { env, stdio: ["ignore", "pipe", "pipe"] })
-    let out = ""
-    child.stdout.setEncoding("utf8").on("data", (d: string) => (out += d))
-    child.stderr.resume() // the command's log lines
-    child.on("error", reject)
-    child.on("close", (status) => resolve({ code: status, stdout: out }))
-  })
-  const wallMillis = Number(process.hrtime.bigint() - started) / 1e6
-  let cpuMillis = Number.NaN
-  if (withTime) {
-    const [user, system] = Fs.readFileSync(timeFile, "utf8").trim().split("\n").at(-1)!.split(" ").map(Number)
-    cpuMillis = (user + system) * 1000
-  }
-  const lines = stdout.split("\n").filter((l) => l.startsWith("{\"outcome\":\"ok\"")).length
-  return { wallMillis, cpuMillis, lines, ok: code === 0 && lines === n }
+/** One process to its exit: its wall time, CPU and whether it answered all `n` requests ok. */
+const runOnce = async (args: ReadonlyArray<string>, n: number) => {
+  const timed = await timedNode(args, env, dir)
+  const lines = timed.stdout.split("\n").filter((l) => l.startsWith("{\"outcome\":\"ok\"")).length
+  return { ...timed, lines, ok: timed.code === 0 && lines === n }
 }
 
 /** The cost of requests 2..N of one process: (N requests) - (1 request), per request. */
@@ -131,13 +105,7 @@ note(
 )
 try {
   for (const [, run] of clients) await run()
-  const results = new Map<string, Array<RunResult>>(clients.map(([name]) => [name, []]))
-  for (let r = 0; r < RUNS; r++) {
-    for (let k = 0; k < clients.length; k++) {
-      const [name, run] = clients[(r + k) % clients.length]
-      results.get(name)!.push(await run())
-    }
-  }
+  const results = await interleaved(clients, RUNS, REQUESTS)
   const base = results.get(clients[0][0])!
   table(
     `stpp request --repeat, per request after start-up; target <= 1.2x undici's`,

@@ -15,19 +15,29 @@ import * as Simulator from "@stpp/simulator/Simulator"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Scope from "effect/Scope"
-import { spawn } from "node:child_process"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
-import { arg, fmt, fmtPaired, median, note, paired, type RunResult, table } from "./Harness.js"
+import {
+  arg,
+  envWithoutStpp,
+  fmt,
+  fmtPaired,
+  interleaved,
+  median,
+  note,
+  paired,
+  type RunResult,
+  table,
+  timedNode,
+  withTime
+} from "./Harness.js"
 
 const RUNS = arg("runs", 7)
 const root = fileURLToPath(new URL("../..", import.meta.url))
 const BUNDLED = Path.join(root, "packages/cli/bin/stpp.js")
 const UNBUNDLED = Path.join(root, "packages/cli/dist/bin.js")
-const TIME = "/usr/bin/time"
-const withTime = Fs.existsSync(TIME)
 
 for (const file of [BUNDLED, UNBUNDLED, Path.join(root, "packages/cli/dist/bundle/stpp.cjs")]) {
   if (!Fs.existsSync(file)) throw new Error(`${file} is missing: run \`pnpm build\` first`)
@@ -53,10 +63,7 @@ Fs.writeFileSync(
   })
 )
 
-const env: Record<string, string> = {}
-for (const [k, v] of Object.entries(process.env)) {
-  if (v !== undefined && !k.startsWith("STPP_")) env[k] = v
-}
+const env = envWithoutStpp()
 // The bundle's code cache (written by the first run of each command: the unmeasured round) in this
 // run's own directory; the "no code cache" rows set it empty, as a first run or a cache-less user.
 Object.assign(env, sim.env, { NO_COLOR: "1", STPP_CODE_CACHE_DIR: Path.join(dir, "code-cache") })
@@ -64,36 +71,14 @@ const noCache = { ...env, STPP_CODE_CACHE_DIR: "" }
 
 /** One process to its exit: `elapsedMillis` wall from spawn, `cpuMicros` from /usr/bin/time (or NaN). */
 const runOnce = (args: ReadonlyArray<string>, expect: RegExp, childEnv = env) => async (): Promise<RunResult> => {
-  const timeFile = Path.join(dir, "time.txt")
-  const [command, argv] = withTime
-    ? [TIME, ["-f", "%U %S", "-o", timeFile, process.execPath, ...args]] as const
-    : [process.execPath, args] as const
-  const started = process.hrtime.bigint()
-  const { code, stdout } = await new Promise<{ code: number | null; stdout: string }>((resolve, reject) => {
-    const child = spawn(command, argv, { env: childEnv, stdio: ["ignore", "pipe", "pipe"] })
-    let out = ""
-    child.stdout.setEncoding("utf8").on("data", (d: string) => (out += d))
-    child.stderr.resume() // its log line
-    const timer = setTimeout(() => child.kill("SIGKILL"), 60_000)
-    child.on("error", reject)
-    child.on("close", (status) => {
-      clearTimeout(timer)
-      resolve({ code: status, stdout: out })
-    })
-  })
-  const elapsedMillis = Number(process.hrtime.bigint() - started) / 1e6
+  const { code, cpuMillis, stdout, wallMillis } = await timedNode(args, childEnv, dir)
   const failed = code !== 0 || !expect.test(stdout)
   if (failed) note(`(${args.slice(0, 3).join(" ")}: exit ${code}, stdout ${JSON.stringify(stdout.slice(0, 200))})`)
-  let cpuMicros = Number.NaN
-  if (withTime) {
-    const [user, system] = Fs.readFileSync(timeFile, "utf8").trim().split("\n").at(-1)!.split(" ").map(Number)
-    cpuMicros = (user + system) * 1e6
-  }
   return {
     requests: 1,
     errors: failed ? 1 : 0,
-    elapsedMillis,
-    cpuMicros,
+    elapsedMillis: wallMillis,
+    cpuMicros: cpuMillis * 1000,
     busyMicros: Number.NaN,
     latencies: [],
     firstError: failed ? `exit ${code}` : undefined
@@ -114,13 +99,7 @@ const commands: ReadonlyArray<readonly [string, () => Promise<RunResult>]> = [
 try {
   // one unmeasured round: the file system cache warm for every command
   for (const [, run] of commands) await run()
-  const results = new Map<string, Array<RunResult>>(commands.map(([name]) => [name, []]))
-  for (let r = 0; r < RUNS; r++) {
-    for (let k = 0; k < commands.length; k++) {
-      const [name, run] = commands[(r + k) % commands.length]
-      results.get(name)!.push(await run())
-    }
-  }
+  const results = await interleaved(commands, RUNS, 1)
   const baseline = results.get(commands[0][0])!
   table(
     `start-up, whole processes, ${RUNS} rounds (${
