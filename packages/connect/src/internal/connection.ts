@@ -104,13 +104,16 @@ export const lastByCount = (p: Pooled): boolean =>
  *
  * @internal
  */
-export const staleAt = (p: Pooled, limits: Limits): number =>
+export const staleAt = (p: Pooled, limits: Limits): number => staleAtFrom(p, p.lastUsedAt, limits)
+
+// When a connection last used at `from` becomes stale by time alone.
+const staleAtFrom = (p: Pooled, from: number, limits: Limits): number =>
   Math.min(
     p.dnsExpiresAt,
-    p.lastUsedAt + limits.keepAliveIdleMillis,
+    from + limits.keepAliveIdleMillis,
     p.serverIdleMillis === undefined
       ? Number.POSITIVE_INFINITY
-      : p.lastUsedAt + p.serverIdleMillis - serverIdleMargin(p.serverIdleMillis)
+      : from + p.serverIdleMillis - serverIdleMargin(p.serverIdleMillis)
   )
 
 /**
@@ -120,16 +123,7 @@ export const staleAt = (p: Pooled, limits: Limits): number =>
  * @internal
  */
 export const earliestStaleAt = (p: Pooled, now: number, limits: Limits, floor: number): number =>
-  Math.max(
-    now + floor,
-    Math.min(
-      p.dnsExpiresAt,
-      now + limits.keepAliveIdleMillis,
-      p.serverIdleMillis === undefined
-        ? Number.POSITIVE_INFINITY
-        : now + p.serverIdleMillis - serverIdleMargin(p.serverIdleMillis)
-    )
-  )
+  Math.max(now + floor, staleAtFrom(p, now, limits))
 
 /**
  * The most recently used idle connection when it may be reused now, taken off `idle`; otherwise
