@@ -5,7 +5,10 @@
  *
  * @since 0.1.0
  */
+import type * as Either from "effect/Either"
+import type * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
+import * as SchemaFast from "./internal/schemaFast.js"
 
 const optional = <S extends Schema.Schema.Any>(s: S) => Schema.optionalWith(s, { exact: true })
 
@@ -115,6 +118,31 @@ export type ResponseEnvelope = Schema.Schema.Type<typeof ResponseEnvelope>
  * @category schemas
  */
 export const ResponseEnvelopeFromJson = Schema.parseJson(ResponseEnvelope)
+
+/**
+ * Decodes a parsed answer as a {@link ResponseEnvelope}: what `Schema.decodeUnknownEither` answers,
+ * with a fast path for a value that already is one (the usual answer, on every payment's path: P1).
+ *
+ * @since 0.1.0
+ * @category decoding
+ */
+export const decodeEnvelope: (u: unknown) => Either.Either<ResponseEnvelope, ParseResult.ParseError> = SchemaFast
+  .decoder(ResponseEnvelope)
+
+/**
+ * The first `requestreference` in the envelope or in one of its items that is not `reference`, the
+ * one sent (G3): an answer to another request. `undefined` when every one that is there matches.
+ *
+ * @since 0.1.0
+ * @category decoding
+ */
+export const foreignReference = (envelope: ResponseEnvelope, reference: string): string | undefined => {
+  if (envelope.requestreference !== reference) return envelope.requestreference
+  for (const item of envelope.response) {
+    if (item.requestreference !== undefined && item.requestreference !== reference) return item.requestreference
+  }
+  return undefined
+}
 
 /**
  * Success.

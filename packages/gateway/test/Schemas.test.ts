@@ -170,6 +170,17 @@ describe("Responses", () => {
       expect(decoded.response[0].transactionreference).toBe("1-9-1")
     }))
 
+  it("G3: foreignReference names the first requestreference that is not the one sent", () => {
+    const envelope = (top: string, ...items: Array<string | undefined>): Responses.ResponseEnvelope => ({
+      requestreference: top,
+      version: "1.00",
+      response: items.map((r) => r === undefined ? { errorcode: "0" } : { errorcode: "0", requestreference: r })
+    })
+    expect(Responses.foreignReference(envelope("Aabc", "Aabc", undefined), "Aabc")).toBeUndefined()
+    expect(Responses.foreignReference(envelope("Axyz", "Aabc"), "Aabc")).toBe("Axyz")
+    expect(Responses.foreignReference(envelope("Aabc", "Aabc", "Aother", "Alast"), "Aabc")).toBe("Aother")
+  })
+
   it("upstream codes are 50000-50014 and 60020", () => {
     expect(["50000", "50007", "50014", "60020"].every(Responses.isUpstreamCode)).toBe(true)
     expect(["49999", "50015", "60022", "70000", "0", "x"].some(Responses.isUpstreamCode)).toBe(false)

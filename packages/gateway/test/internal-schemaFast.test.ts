@@ -11,7 +11,6 @@ import * as ParseResult from "effect/ParseResult"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as Envelope from "../src/Envelope.js"
-import * as SchemaFast from "../src/internal/schemaFast.js"
 import * as Requests from "../src/Requests.js"
 import * as Responses from "../src/Responses.js"
 
@@ -108,7 +107,8 @@ describe("schemaFast: request items", () => {
 })
 
 describe("schemaFast: response envelopes", () => {
-  const decodeFast = SchemaFast.decoder(Responses.ResponseEnvelope)
+  // the decoder the client and the command use
+  const decodeFast = Responses.decodeEnvelope
   const decodeSchema = Schema.decodeUnknownEither(Responses.ResponseEnvelope)
   const answer = (e: Either.Either<unknown, ParseResult.ParseError>) =>
     Either.isLeft(e) ? `error ${ParseResult.TreeFormatter.formatErrorSync(e.left)}` : e.right

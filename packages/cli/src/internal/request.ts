@@ -14,17 +14,15 @@ import * as GatewayClient from "@stpp/gateway/GatewayClient"
 import * as Responses from "@stpp/gateway/Responses"
 import * as Clock from "effect/Clock"
 import * as Config from "effect/Config"
-import * as Console from "effect/Console"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
-import * as Schema from "effect/Schema"
 import { exitCodes, type Line } from "../RequestLine.js"
 import * as Body from "./body.js"
-import { type CliContext, exit, logLevelOf, usageError } from "./context.js"
+import { type CliContext, exit, logLevelOf, Output, usageError } from "./context.js"
 import * as Settings from "./settings.js"
 
 // -----------------------------------------------------------------------------
@@ -133,7 +131,6 @@ const prepare = (o: RawOptions): Effect.Effect<Prepared, string, CliContext | Fi
 // sending
 // -----------------------------------------------------------------------------
 
-const decodeEnvelope = Schema.decodeUnknownEither(Responses.ResponseEnvelope)
 const textDecoder = new TextDecoder("utf-8", { fatal: false })
 
 const failedLine = (
@@ -232,11 +229,11 @@ const sentSecrets = (items: ReadonlyArray<Record<string, unknown>>): ReadonlyArr
     )
   )
 
+/** The line for an answer; its `response` is the answer as it came: `Output` redacts the whole line. */
 const answeredLine = (
   response: ConnectionService.GatewayResponse,
   reference: string,
-  elapsedMs: number,
-  sent: ReadonlyArray<string>
+  elapsedMs: number
 ): Line => {
   if (response.status === 401) return unauthenticated(response, reference, elapsedMs, "HTTP 401")
   if (response.status !== 200) {
@@ -248,7 +245,7 @@ const answeredLine = (
   } catch {
     return unusable(response, reference, elapsedMs, "MalformedResponse", "the gateway's answer is not JSON")
   }
-  const decoded = decodeEnvelope(json)
+  const decoded = Responses.decodeEnvelope(json)
   if (Either.isLeft(decoded)) {
     return unusable(
       response,
@@ -259,10 +256,7 @@ const answeredLine = (
     )
   }
   // The envelope and every item that echoes it must carry the reference sent (G3).
-  const echoed = [
-    decoded.right.requestreference,
-    ...decoded.right.response.map((i) => i.requestreference).filter((r): r is string => r !== undefined)
-  ].find((r) => r !== reference)
+  const echoed = Responses.foreignReference(decoded.right, reference)
   if (echoed !== undefined) {
     return unusable(
       response,
@@ -285,7 +279,7 @@ const answeredLine = (
       attempts: response.attempts,
       elapsedMs,
       error: "FinalStatusUnknown",
-      response: Redact.value(json, { secrets: sent }),
+      response: json,
       reference,
       status: response.status,
       reused: response.reused,
@@ -299,7 +293,7 @@ const answeredLine = (
     attempts: response.attempts,
     elapsedMs,
     error: null,
-    response: Redact.value(json, { secrets: sent }),
+    response: json,
     reference,
     status: response.status,
     reused: response.reused
@@ -308,8 +302,7 @@ const answeredLine = (
 
 const sendOne = (
   service: ConnectionService.ConnectionService["Type"],
-  p: Prepared,
-  sent: ReadonlyArray<string>
+  p: Prepared
 ): Effect.Effect<Line> =>
   Effect.gen(function*() {
     const reference = yield* GatewayClient.makeReference
@@ -326,7 +319,7 @@ const sendOne = (
     ).pipe(Effect.either)
     const elapsedMs = (yield* Clock.currentTimeMillis) - started
     const line = Either.isRight(result)
-      ? answeredLine(result.right, reference, elapsedMs, sent)
+      ? answeredLine(result.right, reference, elapsedMs)
       : failedLine(result.left, reference, elapsedMs)
     const annotations = {
       outcome: line.outcome,
@@ -341,16 +334,17 @@ const sendOne = (
     return line
   })
 
-const run = (p: Prepared): Effect.Effect<void, never, CliContext> =>
+const run = (p: Prepared): Effect.Effect<void, never, CliContext | Output> =>
   Effect.gen(function*() {
     const service = yield* ConnectionService.ConnectionService
-    // the same card values go out each time: one list (Redact works out its forms once per list)
+    // The same card values go out each time; a gateway may echo them: taken out of every line.
     const sent = sentSecrets(p.items)
+    const print = (yield* Output).jsonLines(sent)
     let worst = 0
     for (let i = 0; i < p.repeat; i++) {
       if (i > 0 && Duration.toMillis(p.interval) > 0) yield* Effect.sleep(p.interval)
-      const line = yield* sendOne(service, p, sent)
-      yield* Console.log(JSON.stringify(line))
+      const line = yield* sendOne(service, p)
+      yield* print(line)
       worst = Math.max(worst, exitCodes[line.outcome])
       // Bad credentials will not get better by repeating: nothing more is sent.
       if (line.outcome === "unauthenticated") break
@@ -374,5 +368,5 @@ const run = (p: Prepared): Effect.Effect<void, never, CliContext> =>
   )
 
 /** Checks everything, then sends; a problem found before sending is an exit 2. */
-export const handle = (o: RawOptions): Effect.Effect<void, never, CliContext | FileSystem.FileSystem> =>
+export const handle = (o: RawOptions): Effect.Effect<void, never, CliContext | Output | FileSystem.FileSystem> =>
   prepare(o).pipe(Effect.matchEffect({ onFailure: usageError, onSuccess: run }))

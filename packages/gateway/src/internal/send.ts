@@ -35,7 +35,6 @@ import type {
 import type * as Requests from "../Requests.js"
 import * as Responses from "../Responses.js"
 import type { CredentialsFrom, Variables } from "./errorCode.js"
-import * as SchemaFast from "./schemaFast.js"
 import { wireRequest } from "./wire.js"
 
 /**
@@ -80,7 +79,6 @@ export const pathsOf = (error: ParseResult.ParseError): ReadonlyArray<string> =>
   return Array.from(new Set(paths))
 }
 
-const decodeEnvelope = SchemaFast.decoder(Responses.ResponseEnvelope)
 const textDecoder = new TextDecoder("utf-8", { fatal: false })
 
 // The client's own secrets (the password and its Basic token), to take out of a gateway's answer.
@@ -120,23 +118,16 @@ const envelopeOf = (
   } catch {
     return Either.left(new MalformedResponse({ reason: "not-json", paths: [], address, reference }))
   }
-  const decoded = decodeEnvelope(json)
+  const decoded = Responses.decodeEnvelope(json)
   if (Either.isLeft(decoded)) {
     return Either.left(
       new MalformedResponse({ reason: "not-an-envelope", paths: pathsOf(decoded.left), address, reference })
     )
   }
   const envelope = decoded.right
-  if (envelope.requestreference !== reference) {
-    return Either.left(
-      new ReferenceMismatch({ sent: reference, received: safeGatewayText(envelope.requestreference), address })
-    )
-  }
-  const echoed = envelope.response.find((i) => i.requestreference !== undefined && i.requestreference !== reference)
-  if (echoed?.requestreference !== undefined) {
-    return Either.left(
-      new ReferenceMismatch({ sent: reference, received: safeGatewayText(echoed.requestreference), address })
-    )
+  const foreign = Responses.foreignReference(envelope, reference)
+  if (foreign !== undefined) {
+    return Either.left(new ReferenceMismatch({ sent: reference, received: safeGatewayText(foreign), address }))
   }
   // One item per processed type: a chain answers 1..n items; a whole-envelope error answers one.
   const types = requests.reduce((n, r) => n + r.requesttypedescriptions.length, 0)
